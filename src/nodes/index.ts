@@ -1,0 +1,11 @@
+/**
+ * Every node of the package, by its default name. `pi0fast node <name>`, `pi0fast run`, the `bin/`
+ * executables and the launch files all start nodes from here. Each node arrives with its issue.
+ */
+import type { NodeDefinition } from "../ros/graph.js";
+
+export const NODES: Readonly<Record<string, NodeDefinition>> = {};
+
+export function nodeNames(): string[] {
+  return Object.keys(NODES).sort();
+}
