@@ -1,0 +1,31 @@
+/** The integer side of FAST: scaling, numpy rounding, frequency-major flattening is the `[T, D]` layout itself. */
+
+/** numpy `around` / `rint`: round half to even. */
+export function roundHalfEven(value: number): number {
+  const floor = Math.floor(value);
+  const fraction = value - floor;
+  if (fraction < 0.5) return floor;
+  if (fraction > 0.5) return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+export interface CodePoints {
+  codePoints: Int32Array;
+  /** Values below `min_token` raised to it (the reference does so silently). */
+  clampedCount: number;
+}
+
+/**
+ * DCT coefficients (row-major `[T, D]`, so already frequency-major with dims interleaved) → the code points
+ * FAST writes: `max(round(c · scale) − minToken, 0)`.
+ */
+export function coefficientsToCodePoints(coefficients: ArrayLike<number>, scale: number, minToken: number): CodePoints {
+  const codePoints = new Int32Array(coefficients.length);
+  let clampedCount = 0;
+  for (let i = 0; i < coefficients.length; i++) {
+    const value = roundHalfEven(coefficients[i]! * scale) - minToken;
+    if (value < 0) clampedCount++;
+    codePoints[i] = value < 0 ? 0 : value;
+  }
+  return { codePoints, clampedCount };
+}
