@@ -1,0 +1,145 @@
+/**
+ * ROS images → packed rgb8, for the dataset converter and the observation aggregator.
+ * Raw `sensor_msgs/Image` (rgb8, bgr8, rgba8, bgra8, mono8, mono16 with `is_bigendian`, rows padded to
+ * `step`) is converted here; `sensor_msgs/CompressedImage` (jpeg, png) is decoded through sharp.
+ */
+import sharp from "sharp";
+import { InputError } from "../errors.js";
+
+/** A packed rgb8 image: `data.length === width * height * 3`, rows without padding. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** The fields of `sensor_msgs/Image` this module reads. */
+export interface RawImageMessage {
+  width: number;
+  height: number;
+  encoding: string;
+  is_bigendian: number | boolean;
+  step: number;
+  data: Uint8Array;
+}
+
+/** The fields of `sensor_msgs/CompressedImage` this module reads. */
+export interface CompressedImageMessage {
+  format: string;
+  data: Uint8Array;
+}
+
+/** An image whose bytes do not match its header (or cannot be decoded). `--on-bad-frame` decides its fate. */
+export class BadImageError extends InputError {}
+
+const BYTES_PER_PIXEL: Record<string, number> = { rgb8: 3, bgr8: 3, rgba8: 4, bgra8: 4, mono8: 1, mono16: 2, "8uc1": 1, "8uc3": 3, "16uc1": 2 };
+
+export const SUPPORTED_RAW_ENCODINGS = ["rgb8", "bgr8", "rgba8", "bgra8", "mono8", "mono16"] as const;
+
+/** Converts a raw Image to packed rgb8; `where` (topic and stamp) names it in errors. */
+export function rawImageToRgb(image: RawImageMessage, where: string): RgbImage {
+  const encoding = image.encoding.toLowerCase();
+  const bytesPerPixel = BYTES_PER_PIXEL[encoding];
+  if (bytesPerPixel === undefined) {
+    throw new BadImageError(`${where}: image encoding '${image.encoding}' is not supported; expected one of ${SUPPORTED_RAW_ENCODINGS.join(", ")}`);
+  }
+  const { width, height, step, data } = image;
+  if (width <= 0 || height <= 0) throw new BadImageError(`${where}: image is ${width}×${height}; expected a positive size`);
+  if (step < width * bytesPerPixel) {
+    throw new BadImageError(`${where}: step ${step} is less than width ${width} × ${bytesPerPixel} bytes per pixel (${image.encoding})`);
+  }
+  const needed = step * (height - 1) + width * bytesPerPixel;
+  if (data.length < needed) {
+    throw new BadImageError(`${where}: ${width}×${height} ${image.encoding} with step ${step} needs ${step * height} bytes but carries ${data.length}`);
+  }
+  const out = new Uint8Array(width * height * 3);
+  const bigEndian = image.is_bigendian === true || image.is_bigendian === 1;
+  for (let y = 0; y < height; y++) {
+    const row = y * step;
+    const target = y * width * 3;
+    switch (encoding) {
+      case "rgb8":
+      case "8uc3":
+        out.set(data.subarray(row, row + width * 3), target);
+        break;
+      case "bgr8":
+        for (let x = 0; x < width; x++) {
+          const s = row + x * 3;
+          const t = target + x * 3;
+          out[t] = data[s + 2]!;
+          out[t + 1] = data[s + 1]!;
+          out[t + 2] = data[s]!;
+        }
+        break;
+      case "rgba8":
+      case "bgra8": {
+        const [r, b] = encoding === "rgba8" ? [0, 2] : [2, 0];
+        for (let x = 0; x < width; x++) {
+          const s = row + x * 4;
+          const t = target + x * 3;
+          out[t] = data[s + r]!;
+          out[t + 1] = data[s + 1]!;
+          out[t + 2] = data[s + b]!;
+        }
+        break;
+      }
+      case "mono8":
+      case "8uc1":
+        for (let x = 0; x < width; x++) {
+          const v = data[row + x]!;
+          const t = target + x * 3;
+          out[t] = v;
+          out[t + 1] = v;
+          out[t + 2] = v;
+        }
+        break;
+      default: {
+        // mono16 / 16UC1: scale 0..65535 to 0..255
+        for (let x = 0; x < width; x++) {
+          const s = row + x * 2;
+          const value = bigEndian ? (data[s]! << 8) | data[s + 1]! : data[s]! | (data[s + 1]! << 8);
+          const v = Math.round(value / 257);
+          const t = target + x * 3;
+          out[t] = v;
+          out[t + 1] = v;
+          out[t + 2] = v;
+        }
+      }
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** Decodes a jpeg/png CompressedImage to packed rgb8. */
+export async function compressedImageToRgb(image: CompressedImageMessage, where: string): Promise<RgbImage> {
+  const format = image.format.toLowerCase();
+  if (!/jpe?g|png/.test(format)) {
+    throw new BadImageError(`${where}: compressed format '${image.format}' is not supported; expected jpeg or png`);
+  }
+  try {
+    const { data, info } = await sharp(image.data).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+    if (info.channels === 3) return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    const out = new Uint8Array(info.width * info.height * 3);
+    for (let i = 0; i < info.width * info.height; i++) out.fill(data[i * info.channels]!, i * 3, i * 3 + 3);
+    return { width: info.width, height: info.height, data: out };
+  } catch (error) {
+    throw new BadImageError(`${where}: the ${image.format} data (${image.data.length} bytes) does not decode (${(error as Error).message})`);
+  }
+}
+
+/** Either image message type → packed rgb8. */
+export async function imageMessageToRgb(type: string, message: Record<string, unknown>, where: string): Promise<RgbImage> {
+  if (type.endsWith("CompressedImage")) return compressedImageToRgb(message as unknown as CompressedImageMessage, where);
+  if (type.endsWith("/Image")) return rawImageToRgb(message as unknown as RawImageMessage, where);
+  throw new InputError(`${where}: type ${type} is not an image; expected sensor_msgs/msg/Image or CompressedImage`);
+}
+
+/** Resizes packed rgb8 (bilinear, aspect not kept: the target size is the feature's shape). */
+export async function resizeRgb(image: RgbImage, width: number, height: number): Promise<RgbImage> {
+  if (image.width === width && image.height === height) return image;
+  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(width, height, { fit: "fill", kernel: "linear" })
+    .raw()
+    .toBuffer();
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
