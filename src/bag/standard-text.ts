@@ -1,6 +1,6 @@
 /**
  * `ros2msg` texts of the standard messages this project writes into bags, with their dependencies in the
- * layout rosbag2 stores them (a line of 80 `=` then `MSG: pkg/msg/Type`).
+ * layout rosbag2 stores them (a line of 80 `=` then `MSG: pkg/Type`).
  */
 const SEPARATOR = "=".repeat(80);
 
@@ -12,8 +12,8 @@ function withDependencies(root: string, dependencies: [string, string][]): strin
 }
 
 const HEADER_DEPENDENCIES: [string, string][] = [
-  ["std_msgs/msg/Header", HEADER],
-  ["builtin_interfaces/msg/Time", TIME],
+  ["std_msgs/Header", HEADER],
+  ["builtin_interfaces/Time", TIME],
 ];
 
 export const STANDARD_MESSAGE_TEXT: Record<string, string> = {
