@@ -106,14 +106,20 @@ export function windowCount(length: number, horizon: number): number {
  * The normalized, encoded-dims chunk of the window starting at `start` (row-major `[horizon, dims]`),
  * plus the same values in dataset units before normalization.
  */
-export function windowChunk(actions: Float64Array, states: Float64Array | undefined, start: number, spec: ChunkSpec): { chunk: Float64Array; raw: Float64Array } {
+export function windowChunk(
+  actions: Float64Array,
+  states: Float64Array | undefined,
+  start: number,
+  spec: ChunkSpec,
+  stateWidth = spec.actionWidth,
+): { chunk: Float64Array; raw: Float64Array } {
   const dims = spec.encodedDims.length;
   const raw = new Float64Array(spec.horizon * dims);
   for (let t = 0; t < spec.horizon; t++) {
     const frame = (start + t) * spec.actionWidth;
     spec.encodedDims.forEach((dim, d) => {
       let value = actions[frame + dim]!;
-      if (states !== undefined && spec.deltaDims.includes(dim)) value -= states[start * spec.actionWidth + dim]!;
+      if (states !== undefined && spec.deltaDims.includes(dim)) value -= states[start * stateWidth + dim]!;
       raw[t * dims + d] = value;
     });
   }
