@@ -1,0 +1,74 @@
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { BadImageError, compressedImageToRgb, imageMessageToRgb, rawImageToRgb, resizeRgb } from "../../src/observation/image.js";
+
+const W = 3;
+const H = 2;
+/** Expected rgb8 of a 3×2 test pattern. */
+const rgb = Uint8Array.from({ length: W * H * 3 }, (_, i) => (i * 37 + 11) % 256);
+
+function rawMessage(encoding: string, bytesPerPixel: number, fill: (x: number, y: number, out: Uint8Array, at: number) => void, padding = 0, bigEndian = 0) {
+  const step = W * bytesPerPixel + padding;
+  const data = new Uint8Array(step * H).fill(0xee);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) fill(x, y, data, y * step + x * bytesPerPixel);
+  return { width: W, height: H, encoding, is_bigendian: bigEndian, step, data };
+}
+
+const px = (x: number, y: number, c: number) => rgb[(y * W + x) * 3 + c]!;
+
+describe("raw image conversion", () => {
+  it.each([0, 5])("rgb8, bgr8, rgba8, bgra8 with %i bytes of row padding", (padding) => {
+    const cases = {
+      rgb8: rawMessage("rgb8", 3, (x, y, d, a) => d.set([px(x, y, 0), px(x, y, 1), px(x, y, 2)], a), padding),
+      bgr8: rawMessage("bgr8", 3, (x, y, d, a) => d.set([px(x, y, 2), px(x, y, 1), px(x, y, 0)], a), padding),
+      rgba8: rawMessage("rgba8", 4, (x, y, d, a) => d.set([px(x, y, 0), px(x, y, 1), px(x, y, 2), 9], a), padding),
+      bgra8: rawMessage("bgra8", 4, (x, y, d, a) => d.set([px(x, y, 2), px(x, y, 1), px(x, y, 0), 9], a), padding),
+    };
+    for (const [encoding, message] of Object.entries(cases)) {
+      expect(rawImageToRgb(message, "t").data, encoding).toEqual(rgb);
+    }
+  });
+
+  it("mono8 and mono16 in both byte orders", () => {
+    const gray = (x: number, y: number) => px(x, y, 0);
+    const expected = Uint8Array.from({ length: W * H * 3 }, (_, i) => gray(Math.floor(i / 3) % W, Math.floor(i / 3 / W)));
+    expect(rawImageToRgb(rawMessage("mono8", 1, (x, y, d, a) => (d[a] = gray(x, y)), 2), "t").data).toEqual(expected);
+    const little = rawMessage("mono16", 2, (x, y, d, a) => d.set([gray(x, y), gray(x, y)], a)); // v * 257
+    expect(rawImageToRgb(little, "t").data).toEqual(expected);
+    const big = rawMessage("mono16", 2, (x, y, d, a) => d.set([gray(x, y), 0], a), 0, 1); // v << 8, big-endian
+    const little16 = rawMessage("mono16", 2, (x, y, d, a) => d.set([0, gray(x, y)], a), 0, 0); // the same value little-endian
+    expect(rawImageToRgb(big, "t").data).toEqual(rawImageToRgb(little16, "t").data);
+    expect(rawImageToRgb(big, "t").data[0]).toBe(Math.round((gray(0, 0) * 256) / 257));
+  });
+
+  it("reports a header that does not match the data with the topic and stamp", () => {
+    const message = { width: 640, height: 480, encoding: "rgb8", is_bigendian: 0, step: 1920, data: new Uint8Array(30) };
+    expect(() => rawImageToRgb(message, "/camera at 12.5 s")).toThrow(BadImageError);
+    expect(() => rawImageToRgb(message, "/camera at 12.5 s")).toThrow(/\/camera at 12\.5 s: 640×480 rgb8 with step 1920 needs 921600 bytes but carries 30/);
+    expect(() => rawImageToRgb({ ...message, encoding: "yuv422", data: new Uint8Array(921600) }, "c")).toThrow(/encoding 'yuv422' is not supported/);
+    expect(() => rawImageToRgb({ ...message, step: 100 }, "c")).toThrow(/step 100 is less than width/);
+  });
+});
+
+describe("compressed images and resizing", () => {
+  it("decodes png exactly and jpeg closely", async () => {
+    const source = { width: 64, height: 48, data: Uint8Array.from({ length: 64 * 48 * 3 }, (_, i) => (i % 3 === 0 ? 200 : (i * 7) % 256)) };
+    const raw = { raw: { width: 64, height: 48, channels: 3 as const } };
+    const png = await sharp(source.data, raw).png().toBuffer();
+    expect((await compressedImageToRgb({ format: "png", data: png }, "t")).data).toEqual(source.data);
+    const flat = new Uint8Array(64 * 48 * 3).fill(120);
+    const jpeg = await sharp(flat, raw).jpeg({ quality: 95 }).toBuffer();
+    const decoded = await imageMessageToRgb("sensor_msgs/msg/CompressedImage", { format: "rgb8; jpeg compressed bgr8", data: jpeg }, "t");
+    expect(decoded.width).toBe(64);
+    expect(Math.max(...decoded.data.map((v) => Math.abs(v - 120)))).toBeLessThanOrEqual(2);
+    await expect(compressedImageToRgb({ format: "jpeg", data: new Uint8Array([1, 2, 3]) }, "/cam at 3 s")).rejects.toThrow(/\/cam at 3 s: the jpeg data \(3 bytes\) does not decode/);
+  });
+
+  it("resizes to the feature size", async () => {
+    const image = { width: 4, height: 2, data: new Uint8Array(4 * 2 * 3).fill(80) };
+    const resized = await resizeRgb(image, 2, 1);
+    expect(resized).toMatchObject({ width: 2, height: 1 });
+    expect(Array.from(resized.data)).toEqual([80, 80, 80, 80, 80, 80]);
+    expect(await resizeRgb(image, 4, 2)).toBe(image);
+  });
+});
