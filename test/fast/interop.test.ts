@@ -1,0 +1,118 @@
+/**
+ * Against the references: Hugging Face's Python `tokenizers` trainer with FAST's settings, numpy/scipy
+ * encoding, and the `tokenizers` npm binding loading our artifact.
+ */
+import { Tokenizer, byteLevelPreTokenizer } from "tokenizers";
+import { describe, expect, it } from "vitest";
+import { BYTE_TO_CHAR, pushUtf8, splitWords } from "../../src/fast/byte-level.js";
+import { trainFastTokenizer } from "../../src/fast/train.js";
+import { interopPython, runPython } from "../helpers/system.js";
+import { syntheticChunks } from "./synthetic.js";
+
+/** FAST's `fit` and `__call__`, written against numpy/scipy/tokenizers as the reference does. */
+const REFERENCE = `
+import json, sys, numpy as np
+from scipy.fft import dct
+from tokenizers import ByteLevelBPETokenizer, Tokenizer, trainers
+job = json.load(sys.stdin)
+T, D, scale, vocab_size = job["horizon"], job["dims"], job["scale"], job["vocab_size"]
+chunks = [np.array(c, dtype=np.float64).reshape(T, D) for c in job["chunks"]]
+coeffs = [dct(a, axis=0, norm="ortho").flatten() for a in chunks]
+rounded = np.around(np.concatenate(coeffs) * scale)
+max_token, min_token = int(rounded.max()), int(rounded.min())
+def strings(cs):
+    for c in cs:
+        yield "".join(map(chr, (np.around(c * scale) - min_token).astype(int)))
+bpe = ByteLevelBPETokenizer()
+trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False, special_tokens=[],
+    initial_alphabet=[chr(i) for i in range(max_token - min_token + 1)], max_token_length=10000)
+bpe._tokenizer.train_from_iterator(strings(coeffs), trainer=trainer)
+ref = json.loads(bpe._tokenizer.to_str())
+ours = Tokenizer.from_str(job["tokenizer_json"])
+ids = [e.ids for e in ours.encode_batch(list(strings(coeffs)))]
+print(json.dumps({"min_token": min_token, "max_token": max_token, "vocab": ref["model"]["vocab"], "merges": ref["model"]["merges"], "ids": ids}))
+`;
+
+const python = interopPython(["numpy", "scipy", "tokenizers"]);
+
+describe.skipIf(python === undefined)("FAST against the Python reference (numpy, scipy, tokenizers 0.23)", () => {
+  const cases = [
+    { name: "10×7, scale 10, vocab 1024", horizon: 10, dims: 7, scale: 10, vocabSize: 1024, count: 3000 },
+    // A range past 127 puts two-byte UTF-8 code points into the words.
+    { name: "50×7, scale 40, vocab 2048", horizon: 50, dims: 7, scale: 40, vocabSize: 2048, count: 600 },
+    { name: "10×6, scale 10, vocab 300 (stops at the vocabulary size)", horizon: 10, dims: 6, scale: 10, vocabSize: 300, count: 500 },
+  ];
+  for (const { name, horizon, dims, scale, vocabSize, count } of cases) {
+    it(`trains the same vocabulary and merges, and numpy/scipy encodes to the same ids: ${name}`, () => {
+      const chunks = syntheticChunks(count, horizon, dims, horizon + dims);
+      const trained = trainFastTokenizer(chunks, { horizon, dims, scale, vocabSize });
+      const job = { horizon, dims, scale, vocab_size: vocabSize, chunks: chunks.map((c) => Array.from(c)), tokenizer_json: trained.tokenizerJson };
+      const reference = JSON.parse(runPython(python!, REFERENCE, JSON.stringify(job))) as {
+        min_token: number; max_token: number; vocab: Record<string, number>; merges: [string, string][]; ids: number[][];
+      };
+      expect(trained.config.minToken).toBe(reference.min_token);
+      expect(trained.maxToken).toBe(reference.max_token);
+      const ours = JSON.parse(trained.tokenizerJson) as { model: { vocab: Record<string, number>; merges: [string, string][] } };
+      expect(ours.model.vocab).toEqual(reference.vocab);
+      expect(ours.model.merges).toEqual(reference.merges);
+      expect(chunks.map((chunk) => trained.tokenizer.encode(chunk, horizon, dims).tokenIds)).toEqual(reference.ids);
+    });
+  }
+});
+
+describe("the tokenizers npm binding", () => {
+  const horizon = 10;
+  const dims = 7;
+  const trained = trainFastTokenizer(syntheticChunks(2000, horizon, dims, 3), { horizon, dims, scale: 20 });
+
+  it("loads our tokenizer.json and encodes and decodes exactly as we do", async () => {
+    const binding = Tokenizer.fromString(trained.tokenizerJson);
+    expect(binding.getVocabSize()).toBe(trained.tokenizer.vocabSize());
+    for (const chunk of syntheticChunks(200, horizon, dims, 4)) {
+      const { codePoints } = trained.tokenizer.codePoints(chunk, horizon, dims);
+      const text = String.fromCodePoint(...codePoints);
+      const ours = trained.tokenizer.encode(chunk, horizon, dims).tokenIds;
+      const theirs = await binding.encode(text);
+      expect(ours).toEqual(theirs.getIds());
+      expect(await binding.decode(ours, false)).toBe(text);
+    }
+  });
+
+  it("splits words as Hugging Face's ByteLevel pre-tokenizer does", () => {
+    const pre = byteLevelPreTokenizer(false, true);
+    const toByteLevel = (codePoints: number[]) => {
+      const bytes: number[] = [];
+      for (const c of codePoints) pushUtf8(bytes, c);
+      return bytes.map((b) => BYTE_TO_CHAR[b]).join("");
+    };
+    const pieces = (codePoints: number[]) => pre.preTokenizeString(String.fromCodePoint(...codePoints)).map(([piece]) => piece);
+    const check = (codePoints: number[]) => {
+      let start = 0;
+      const ours = splitWords(codePoints).map((end) => toByteLevel(codePoints.slice(start, (start = end))));
+      expect(ours, JSON.stringify(codePoints)).toEqual(pieces(codePoints));
+    };
+    // Every code point of the Basic Multilingual Plane after a letter, a digit, punctuation and a space.
+    const mismatches: number[] = [];
+    for (let c = 0; c < 0x10000; c++) {
+      if (c >= 0xd800 && c <= 0xdfff) continue;
+      for (const before of [0x61, 0x31, 0x21, 0x20]) {
+        let start = 0;
+        const ours = splitWords([before, c]).map((end) => toByteLevel([before, c].slice(start, (start = end))));
+        const theirs = pieces([before, c]);
+        if (ours.length !== theirs.length || ours.some((piece, i) => piece !== theirs[i])) mismatches.push(c);
+      }
+    }
+    expect(mismatches.map((c) => c.toString(16))).toEqual([]);
+    // The code points FAST strings are made of (vocabularies up to 2048) in every context of the regex.
+    const contexts = [[], [0x61], [0x31], [0x21], [0x20], [0x20, 0x20], [0x09], [0x27], [0x27, 0x73]];
+    for (let c = 0; c <= 2048; c++) {
+      for (const before of contexts) for (const after of [[], [0x61], [0x20, 0x61], [0x20]]) check([...before, c, ...after]);
+    }
+    // And runs of the ASCII range FAST strings are made of.
+    let state = 9;
+    for (let i = 0; i < 2000; i++) {
+      const codePoints = Array.from({ length: 20 }, () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) % 140));
+      check(codePoints);
+    }
+  });
+});
