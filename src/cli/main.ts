@@ -2,13 +2,14 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError } from "../errors.js";
 import { COMMANDS } from "./commands.js";
+import { setAsideRosArgs } from "./ros-args.js";
 
 /**
  * The `pi0fast` command line. Bad input (an `InputError`, a bad flag) prints one line naming the input
  * and exits 2; anything else prints its stack and exits 1.
  */
 export async function main(argv: string[]): Promise<void> {
-  let cli = yargs(argv)
+  let cli = yargs(setAsideRosArgs(argv))
     .scriptName("pi0fast")
     .usage("$0 <command> [options]")
     .strict()

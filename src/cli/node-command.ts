@@ -1,0 +1,38 @@
+import type { CommandModule } from "yargs";
+import { InputError } from "../errors.js";
+import { findNode, readParamsFile, runOnRos, shutdownSignal, startLocal } from "../nodes/host.js";
+import { nodeNames } from "../nodes/index.js";
+import { rosArgsOf } from "./ros-args.js";
+
+interface NodeArgs {
+  name: string;
+  graph: "local" | "ros";
+  params?: string;
+  namespace: string;
+}
+
+export const nodeCommand: CommandModule<object, NodeArgs> = {
+  command: "node <name>",
+  describe: "Run one node of the package (under ROS 2 with --graph ros; ROS arguments go after --ros-args)",
+  builder: (yargs) =>
+    yargs
+      .positional("name", { type: "string", demandOption: true, describe: `the node: ${nodeNames().join(", ") || "(none yet)"}` })
+      .option("graph", { choices: ["local", "ros"] as const, default: "local" as const, describe: "local: in-process graph; ros: rclnodejs on ROS 2" })
+      .option("params", { type: "string", describe: "ROS 2 params file (the /**: ros__parameters: layout)" })
+      .option("namespace", { type: "string", default: "/", describe: "node namespace (local graph; on ROS use --ros-args -r __ns:=/ns)" }),
+  handler: async (args) => {
+    findNode(args.name);
+    if (args.graph === "ros") {
+      const rosArgs = rosArgsOf();
+      const withParams = args.params !== undefined ? ["--ros-args", "--params-file", args.params] : [];
+      await runOnRos(args.name, [process.argv[0] ?? "node", process.argv[1] ?? "pi0fast", ...rosArgs, ...withParams]);
+      return;
+    }
+    if (rosArgsOf().length > 0) throw new InputError("--ros-args only apply with --graph ros; on the local graph use --params and --namespace");
+    const run = await startLocal([args.name], { params: args.params !== undefined ? readParamsFile(args.params) : [], namespace: args.namespace });
+    process.stderr.write(`pi0fast: node '${args.name}' running on the local graph; Ctrl-C stops it\n`);
+    await shutdownSignal();
+    await run.stop();
+    process.stderr.write(`pi0fast: node '${args.name}' stopped\n`);
+  },
+};
