@@ -215,9 +215,10 @@ export class LeRobotDatasetWriter {
       );
     }
     const statKeys = ["min", "max", "mean", "std", "count", ...QUANTILE_KEYS] as const;
-    const addStats = (feature: string, pick: (e: EpisodeRecord) => FeatureStats, image: boolean): void => {
+    // integer features keep integer min/max, as LeRobot writes them
+    const addStats = (feature: string, pick: (e: EpisodeRecord) => FeatureStats, image: boolean, integer = false): void => {
       for (const key of statKeys) {
-        const kind = key === "count" ? "int64_list" : image ? "float64_list3" : "float64_list";
+        const kind = key === "count" || (integer && (key === "min" || key === "max")) ? "int64_list" : image ? "float64_list3" : "float64_list";
         const values = episodes.map((e) => {
           const stats = pick(e);
           return key === "count" || !image ? stats[key] : stats[key].map((v) => [[v]]);
@@ -228,7 +229,7 @@ export class LeRobotDatasetWriter {
     addStats("observation.state", (e) => e.stats["observation.state"]!, false);
     addStats("action", (e) => e.stats.action!, false);
     this.layout.cameras.forEach((camera, i) => addStats(cameraFeatures[i]!, (e) => e.imageStats[camera.key]!.stats(), true));
-    for (const feature of ["timestamp", "frame_index", "episode_index", "index", "task_index"]) addStats(feature, (e) => e.stats[feature]!, false);
+    for (const feature of ["timestamp", "frame_index", "episode_index", "index", "task_index"]) addStats(feature, (e) => e.stats[feature]!, false, feature !== "timestamp");
     columns.push(
       { name: "meta/episodes/chunk_index", kind: "int64", data: episodes.map(() => 0) },
       { name: "meta/episodes/file_index", kind: "int64", data: episodes.map(() => 0) },
