@@ -3,8 +3,11 @@
  * executables and the launch files all start nodes from here. Each node arrives with its issue.
  */
 import type { NodeDefinition } from "../ros/graph.js";
+import { policyNode } from "./policy.js";
 
-export const NODES: Readonly<Record<string, NodeDefinition>> = {};
+export const NODES: Readonly<Record<string, NodeDefinition>> = {
+  policy: policyNode,
+};
 
 export function nodeNames(): string[] {
   return Object.keys(NODES).sort();
