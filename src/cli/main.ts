@@ -14,7 +14,6 @@ export async function main(argv: string[]): Promise<void> {
     .usage("$0 <command> [options]")
     .strict()
     .demandCommand(1, "Name a command (see the list above).")
-    .recommendCommands()
     .help()
     .alias("h", "help")
     .version(false)

@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+
+describe("pi0fast command line", () => {
+  it("lists its working commands", () => {
+    const result = runCli(["--help"]);
+    expect(result.status).toBe(0);
+    for (const command of ["node <name>", "run", "train-tokenizer", "check-tokenizer", "convert"]) expect(result.stdout).toContain(`pi0fast ${command}`);
+  });
+
+  it("names an unknown command, an unknown node and a bad flag value, exiting 2 without a stack", () => {
+    const unknownCommand = runCli(["fly"]);
+    expect(unknownCommand.status).toBe(2);
+    expect(unknownCommand.stderr).toMatch(/Unknown argument: fly/);
+
+    const unknownNode = runCli(["node", "teleporter"]);
+    expect(unknownNode.status).toBe(2);
+    expect(unknownNode.stderr).toMatch(/the package has no node 'teleporter'; its nodes are: /);
+    expect(unknownNode.stderr).not.toMatch(/\n\s+at /);
+
+    const badGraph = runCli(["node", "teleporter", "--graph", "dds"]);
+    expect(badGraph.status).toBe(2);
+    expect(badGraph.stderr).toMatch(/Invalid values:\s+Argument: graph, Given: "dds", Choices: "local", "ros"/);
+  });
+
+  it("says plainly when a config is missing or names a node the package lacks", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pi0fast-cli-"));
+    const missing = runCli(["run", "--config", path.join(dir, "nope.yaml")]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain(`params file ${path.join(dir, "nope.yaml")}: does not exist`);
+
+    const config = path.join(dir, "pipeline.yaml");
+    writeFileSync(config, "/**:\n  ros__parameters:\n    use_sim_time: false\n/**/gripper_camera_driver:\n  ros__parameters:\n    fps: 30\n");
+    const unknown = runCli(["run", "--config", config]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/section '\/\*\*\/gripper_camera_driver' names node 'gripper_camera_driver', which the package lacks; its nodes are: /);
+
+    const empty = path.join(dir, "empty.yaml");
+    writeFileSync(empty, "/**:\n  ros__parameters:\n    use_sim_time: false\n");
+    const none = runCli(["run", "--config", empty]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/names no node of the package/);
+  });
+
+  it("keeps --ros-args away from the local graph", () => {
+    const result = runCli(["node", "teleporter", "--ros-args", "-r", "__ns:=/so100"]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/no node 'teleporter'/);
+  });
+});

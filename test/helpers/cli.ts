@@ -1,0 +1,31 @@
+import { spawn, spawnSync } from "node:child_process";
+import path from "node:path";
+import { REPO_ROOT } from "./system.js";
+
+const BIN = path.join(REPO_ROOT, "src/cli/bin.ts");
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `pi0fast <args>` from the TypeScript sources (so tests never see a stale dist/). */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
+  const result = spawnSync(process.execPath, ["--import", "tsx", BIN, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    encoding: "utf8",
+    timeout: options.timeoutMs ?? 120_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts `pi0fast <args>` and returns the child process (for long-running commands and signals). */
+export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return spawn(process.execPath, ["--import", "tsx", BIN, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
