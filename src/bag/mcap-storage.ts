@@ -143,7 +143,7 @@ export class McapStorage implements StorageFile {
           ...(filter.topics !== undefined ? { topics: [...filter.topics] } : {}),
           ...(filter.startNs !== undefined ? { startTime: filter.startNs } : {}),
           ...(filter.endNs !== undefined ? { endTime: filter.endNs } : {}),
-          validateCrcs: true,
+          validateCrcs: filter.validateCrcs ?? false,
         });
         for await (const message of messages) {
           const topic = indexed.channelsById.get(message.channelId)?.topic ?? "";

@@ -41,6 +41,8 @@ export interface ReadOptions {
   endNs?: bigint;
   /** Decode CDR into plain objects (default true). */
   decode?: boolean;
+  /** Check MCAP chunk CRCs (default false: it costs a pass over every byte). */
+  validateCrcs?: boolean;
 }
 
 function storageKind(file: string): "sqlite3" | "mcap" | undefined {
@@ -165,6 +167,7 @@ export class BagReader {
       ...(options.topics !== undefined ? { topics: new Set(options.topics) } : {}),
       ...(options.startNs !== undefined ? { startNs: options.startNs } : {}),
       ...(options.endNs !== undefined ? { endNs: options.endNs } : {}),
+      validateCrcs: options.validateCrcs ?? false,
     };
     const decode = options.decode ?? true;
     const decoders = new Map<string, TopicDecoder>();

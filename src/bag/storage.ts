@@ -22,6 +22,8 @@ export interface StorageFilter {
   /** Inclusive bounds on the receive time. */
   startNs?: bigint;
   endNs?: bigint;
+  /** Check MCAP chunk CRCs (costs a pass over every byte; `bag info --verify` turns it on). */
+  validateCrcs?: boolean;
 }
 
 /** One storage file of a bag (`.db3` or `.mcap`), read in receive-time order. */

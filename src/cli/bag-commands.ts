@@ -25,7 +25,7 @@ export interface BagInfo {
 export async function verifyBag(bag: BagReader): Promise<{ messages: number; problems: string[] }> {
   const counts = new Map<string, number>();
   let messages = 0;
-  for await (const message of bag.messages()) {
+  for await (const message of bag.messages({ validateCrcs: true })) {
     counts.set(message.topic, (counts.get(message.topic) ?? 0) + 1);
     messages += 1;
   }

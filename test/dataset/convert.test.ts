@@ -161,7 +161,10 @@ describe.skipIf(!haveFfmpeg)("convert: bad input leaves no dataset", () => {
     await writer.close();
     const mappingFile = path.join(dir, "mapping.yaml");
     writeFileSync(mappingFile, `fps: 30\ncameras:\n  cam: {topic: /cam}\nstate: {topic: /joint_states, joints: [${joints}], units: radians}\naction: {topic: /joint_states, joints: [${joints}]}\ntask: {constant: test}\n`);
-    const failing = await convertBags({ bags: [bagDir], mapping: loadMapping(mappingFile), outDir: path.join(dir, "fail"), onBadFrame: "fail" }).catch((e: unknown) => e as Error);
+    const failing = await convertBags({ bags: [bagDir], mapping: loadMapping(mappingFile), outDir: path.join(dir, "fail"), onBadFrame: "fail" }).then(
+      () => new Error("no error"),
+      (e: unknown) => e as Error,
+    );
     expect(failing.message).toMatch(/\/cam at 1000\.300000000 s .*64×64 rgb8 with step 192 needs 12288 bytes but carries 30/);
     expect(readdirSync(dir).sort()).toEqual(["bag", "mapping.yaml"]);
     const warnings: string[] = [];
