@@ -78,11 +78,12 @@ export async function createSessions(dir: string, manifest: Manifest, options: S
     let decoder: ort.InferenceSession;
     let vision: ort.InferenceSession;
     try {
-      decoder = await ort.InferenceSession.create(file(MODEL_FILES.decoder), sessionOptions(provider, manifest, options.threads));
-      vision = await ort.InferenceSession.create(file(MODEL_FILES.vision), sessionOptions(provider, manifest, options.threads, false));
+      // On the CPU a failure is the file's fault: `load` names it.
+      decoder = await load(file(MODEL_FILES.decoder), sessionOptions(provider, manifest, options.threads));
+      vision = await load(file(MODEL_FILES.vision), sessionOptions(provider, manifest, options.threads, false));
     } catch (error) {
+      if (provider === "cpu") throw error;
       const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
-      if (provider === "cpu") throw new InputError(`${dir}: onnxruntime cannot load the model on the CPU: ${message}`);
       if (provider === "webgpu") webgpuFailure = `earlier failure in this process: ${message}`;
       skipped.push({ provider, reason: message });
       warn(`execution provider ${provider} failed, falling back: ${message}`);
@@ -96,7 +97,8 @@ export async function createSessions(dir: string, manifest: Manifest, options: S
 }
 
 function sessionOptions(provider: ProviderName, manifest: Manifest, threads: number | undefined, decoder = true): ort.InferenceSession.SessionOptions {
-  const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: "all" };
+  // Severity 3: errors only (onnxruntime warns about shape ops it places on the CPU on purpose).
+  const options: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: "all", logSeverityLevel: 3 };
   if (threads !== undefined && threads > 0) options.intraOpNumThreads = threads;
   if (provider === "webgpu" && decoder) {
     // The KV cache stays on the GPU between steps; logits come back to the CPU for the argmax.
