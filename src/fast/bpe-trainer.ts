@@ -148,28 +148,34 @@ export function trainBpe(wordCounts: ReadonlyMap<string, number>, options: BpeTr
     }
     merges.push({ left, right, merged });
 
+    const mergedLength = tokenLength[merged]!;
     for (const wordIndex of top.words) {
       const symbols = words[wordIndex]!;
       const count = counts[wordIndex]!;
-      const change = (pairLeft: number, pairRight: number, delta: number) => {
-        const key = pairKey(pairLeft, pairRight);
-        pairCounts.set(key, (pairCounts.get(key) ?? 0) + delta * count);
-        if (delta > 0) noteWord(key, wordIndex);
-      };
       // `Word::merge`: scan left to right, merge each occurrence, report the pairs lost and formed.
+      // (Inlined rather than a closure per word: this loop is the trainer's hot path.)
       for (let i = 0; i < symbols.length; i++) {
         if (symbols[i] !== left || i + 1 >= symbols.length || symbols[i + 1] !== right) continue;
-        const mergedLength = tokenLength[merged]!;
         if (i > 0) {
           const before = symbols[i - 1]!;
-          change(before, left, -1);
-          if (tokenLength[before]! + mergedLength < maxTokenLength) change(before, merged, 1);
+          const lost = pairKey(before, left);
+          pairCounts.set(lost, (pairCounts.get(lost) ?? 0) - count);
+          if (tokenLength[before]! + mergedLength < maxTokenLength) {
+            const formed = pairKey(before, merged);
+            pairCounts.set(formed, (pairCounts.get(formed) ?? 0) + count);
+            noteWord(formed, wordIndex);
+          }
         }
         symbols.splice(i, 2, merged);
         if (i < symbols.length - 1) {
           const after = symbols[i + 1]!;
-          change(right, after, -1);
-          if (tokenLength[after]! + mergedLength < maxTokenLength) change(merged, after, 1);
+          const lost = pairKey(right, after);
+          pairCounts.set(lost, (pairCounts.get(lost) ?? 0) - count);
+          if (tokenLength[after]! + mergedLength < maxTokenLength) {
+            const formed = pairKey(merged, after);
+            pairCounts.set(formed, (pairCounts.get(formed) ?? 0) + count);
+            noteWord(formed, wordIndex);
+          }
         }
       }
     }

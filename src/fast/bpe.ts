@@ -7,6 +7,8 @@
  */
 import { BYTE_TO_CHAR, pushUtf8, splitWords, tokenToBytes } from "./byte-level.js";
 
+const fatalDecoder = new TextDecoder("utf-8", { fatal: true });
+
 /** A pair of token ids, packed so that numeric order is the lexicographic order of `(left, right)`. */
 export function pairKey(left: number, right: number): number {
   return left * 0x200000 + right;
@@ -38,6 +40,7 @@ export class BpeModel {
   private readonly byteIds: Int32Array;
   private readonly wordCache = new Map<string, number[]>();
   private tokenBytesCache: Uint8Array[] | undefined;
+  private tokenCodePointsCache: (Int32Array | null)[] | undefined;
 
   constructor(vocab: readonly string[], merges: readonly BpeMerge[]) {
     this.vocab = vocab;
@@ -65,11 +68,15 @@ export class BpeModel {
    * Bytes missing from the vocabulary are dropped, as `tokenizers` does without an unknown token.
    */
   encodeCodePoints(codePoints: ArrayLike<number>, out: number[] = []): number[] {
+    let text = "";
+    for (let i = 0; i < codePoints.length; i++) text += String.fromCodePoint(codePoints[i]!);
     let start = 0;
+    let charStart = 0;
     const bytes: number[] = [];
     for (const end of splitWords(codePoints)) {
-      let key = "";
-      for (let i = start; i < end; i++) key += String.fromCodePoint(codePoints[i]!);
+      let charEnd = charStart;
+      for (let i = start; i < end; i++) charEnd += codePoints[i]! > 0xffff ? 2 : 1;
+      const key = text.slice(charStart, charEnd);
       let word = this.wordCache.get(key);
       if (word === undefined) {
         bytes.length = 0;
@@ -78,38 +85,104 @@ export class BpeModel {
         if (this.wordCache.size > 100_000) this.wordCache.clear();
         this.wordCache.set(key, word);
       }
-      for (const id of word) out.push(id);
+      for (let i = 0; i < word.length; i++) out.push(word[i]!);
       start = end;
+      charStart = charEnd;
     }
     return out;
   }
 
-  /** Applies merges to one word's bytes: always the lowest-rank pair, leftmost on ties. */
+  /**
+   * Applies merges to one word's bytes as `tokenizers`' `Word::merge_all` does: a min-heap of candidate
+   * merges ordered by (rank, position), stale entries skipped, new neighbours queued after each merge.
+   */
   private mergeWord(bytes: readonly number[]): number[] {
     const symbols: number[] = [];
     for (const byte of bytes) {
       const id = this.byteIds[byte]!;
       if (id >= 0) symbols.push(id);
     }
-    for (;;) {
-      let best = -1;
-      let bestValue = Infinity;
-      for (let i = 0; i + 1 < symbols.length; i++) {
-        const value = this.mergeTable.get(pairKey(symbols[i]!, symbols[i + 1]!));
-        if (value !== undefined && value < bestValue) {
-          bestValue = value;
-          best = i;
-        }
+    const n = symbols.length;
+    if (n < 2) return symbols;
+    const next = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
+    const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
+    const alive = new Uint8Array(n).fill(1);
+    // Heap entries packed as rank · 2^20 + position (words are far shorter than 2^20 bytes).
+    const heap: number[] = [];
+    const push = (value: number) => {
+      let i = heap.push(value) - 1;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (heap[parent]! <= value) break;
+        heap[i] = heap[parent]!;
+        i = parent;
       }
-      if (best < 0) return symbols;
-      symbols.splice(best, 2, bestValue % 0x200000);
+      heap[i] = value;
+    };
+    const pop = (): number => {
+      const top = heap[0]!;
+      const last = heap.pop()!;
+      if (heap.length > 0) {
+        let i = 0;
+        for (;;) {
+          const left = 2 * i + 1;
+          if (left >= heap.length) break;
+          const child = left + 1 < heap.length && heap[left + 1]! < heap[left]! ? left + 1 : left;
+          if (heap[child]! >= last) break;
+          heap[i] = heap[child]!;
+          i = child;
+        }
+        heap[i] = last;
+      }
+      return top;
+    };
+    const queue = (position: number) => {
+      const right = next[position]!;
+      if (right < 0) return;
+      const value = this.mergeTable.get(pairKey(symbols[position]!, symbols[right]!));
+      if (value !== undefined) push(Math.floor(value / 0x200000) * 0x100000 + position);
+    };
+    for (let i = 0; i + 1 < n; i++) queue(i);
+    while (heap.length > 0) {
+      const entry = pop();
+      const rank = Math.floor(entry / 0x100000);
+      const position = entry % 0x100000;
+      const right = next[position]!;
+      if (!alive[position] || right < 0) continue;
+      const value = this.mergeTable.get(pairKey(symbols[position]!, symbols[right]!));
+      if (value === undefined || Math.floor(value / 0x200000) !== rank) continue;
+      symbols[position] = value % 0x200000;
+      alive[right] = 0;
+      next[position] = next[right]!;
+      if (next[position]! >= 0) prev[next[position]!] = position;
+      if (prev[position]! >= 0) queue(prev[position]!);
+      queue(position);
     }
+    const merged: number[] = [];
+    for (let i = 0; i < n; i++) if (alive[i]) merged.push(symbols[i]!);
+    return merged;
   }
 
   /** The bytes each id stands for (ByteLevel decoding of the token string), indexed by id. */
   tokenBytes(): Uint8Array[] {
     this.tokenBytesCache ??= this.vocab.map(tokenToBytes);
     return this.tokenBytesCache;
+  }
+
+  /**
+   * Per id, the code points its bytes spell when they are complete UTF-8 on their own (null otherwise):
+   * a sequence of such ids decodes without a UTF-8 decoder, since valid pieces concatenate validly.
+   */
+  tokenCodePoints(): (Int32Array | null)[] {
+    this.tokenCodePointsCache ??= this.tokenBytes().map((bytes) => {
+      try {
+        const text = fatalDecoder.decode(bytes);
+        return Int32Array.from(text, (char) => char.codePointAt(0)!);
+      } catch {
+        return null;
+      }
+    });
+    return this.tokenCodePointsCache;
   }
 
   /** Hugging Face's `tokenizer.json` for this model, pretty-printed as `tokenizers` saves it. */

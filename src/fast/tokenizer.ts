@@ -83,46 +83,7 @@ export class FastTokenizer {
       return failed(Math.max(0, Number.isFinite(expected) ? expected : 0), `invalid shape ${horizon}×${dims}`);
     }
     const problems: string[] = [];
-    const tokenBytes = this.bpe.tokenBytes();
-    let byteLength = 0;
-    let unknownIds = 0;
-    for (const id of tokenIds) {
-      const bytes = Number.isInteger(id) ? tokenBytes[id] : undefined;
-      if (bytes === undefined) unknownIds++;
-      else byteLength += bytes.length;
-    }
-    if (unknownIds > 0) problems.push(`${unknownIds} token id(s) outside the vocabulary of ${tokenBytes.length} skipped`);
-    const bytes = new Uint8Array(byteLength);
-    let offset = 0;
-    for (const id of tokenIds) {
-      const tokenBytesOfId = Number.isInteger(id) ? tokenBytes[id] : undefined;
-      if (tokenBytesOfId !== undefined) {
-        bytes.set(tokenBytesOfId, offset);
-        offset += tokenBytesOfId.length;
-      }
-    }
-
-    let text: string;
-    let invalidUtf8 = false;
-    try {
-      text = strictDecoder.decode(bytes);
-    } catch {
-      text = lossyDecoder.decode(bytes);
-      invalidUtf8 = true;
-    }
-    // The reference allows code points 0..vocab_size (its fit requires max − min ≤ vocab_size).
-    const maxCodePoint = this.config.vocabSize;
-    const codePoints: number[] = [];
-    let outOfRange = 0;
-    for (const char of text) {
-      const codePoint = char.codePointAt(0)!;
-      if (codePoint > maxCodePoint) {
-        outOfRange++;
-        codePoints.push(-1);
-      } else codePoints.push(codePoint);
-    }
-    if (invalidUtf8) problems.push("token bytes are not valid UTF-8");
-    if (outOfRange > 0) problems.push(`${outOfRange} value(s) outside the coefficient range set to 0`);
+    const codePoints = this.fastCodePoints(tokenIds) ?? this.slowCodePoints(tokenIds, problems);
     if (codePoints.length !== expected) problems.push(`${codePoints.length} coefficients instead of ${expected} (${horizon}×${dims})`);
 
     if (problems.length > 0 && mode === "strict") return failed(expected, problems.join("; "));
@@ -138,6 +99,61 @@ export class FastTokenizer {
     if (codePoints.length < expected) problems.push("padded with 0");
     else if (codePoints.length > expected) problems.push("truncated");
     return { actions: idctOrtho(coefficients, horizon, dims), status: problems.length > 0 ? "repaired" : "ok", detail: problems.join("; ") };
+  }
+
+  /** Code points of ids that are all known, whole UTF-8 and within range; undefined sends decode to the slow path. */
+  private fastCodePoints(tokenIds: readonly number[]): number[] | undefined {
+    const perId = this.bpe.tokenCodePoints();
+    const maxCodePoint = this.config.vocabSize;
+    const codePoints: number[] = [];
+    for (const id of tokenIds) {
+      const points = perId[id];
+      if (points === undefined || points === null) return undefined;
+      for (let i = 0; i < points.length; i++) {
+        if (points[i]! > maxCodePoint) return undefined;
+        codePoints.push(points[i]!);
+      }
+    }
+    return codePoints;
+  }
+
+  /**
+   * What `tokenizers` would decode: unknown ids skipped, bytes joined and decoded as UTF-8 with replacement
+   * characters; values outside 0..vocab_size (the reference's fit guarantees max − min ≤ vocab_size) marked −1.
+   */
+  private slowCodePoints(tokenIds: readonly number[], problems: string[]): number[] {
+    const tokenBytes = this.bpe.tokenBytes();
+    const pieces: Uint8Array[] = [];
+    let unknownIds = 0;
+    for (const id of tokenIds) {
+      const bytes = Number.isInteger(id) ? tokenBytes[id] : undefined;
+      if (bytes === undefined) unknownIds++;
+      else pieces.push(bytes);
+    }
+    if (unknownIds > 0) problems.push(`${unknownIds} token id(s) outside the vocabulary of ${tokenBytes.length} skipped`);
+    const bytes = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
+    let offset = 0;
+    for (const piece of pieces) {
+      bytes.set(piece, offset);
+      offset += piece.length;
+    }
+    let text: string;
+    try {
+      text = strictDecoder.decode(bytes);
+    } catch {
+      text = lossyDecoder.decode(bytes);
+      problems.push("token bytes are not valid UTF-8");
+    }
+    const maxCodePoint = this.config.vocabSize;
+    const codePoints: number[] = [];
+    let outOfRange = 0;
+    for (const char of text) {
+      const codePoint = char.codePointAt(0)!;
+      if (codePoint > maxCodePoint) outOfRange++;
+      codePoints.push(codePoint > maxCodePoint ? -1 : codePoint);
+    }
+    if (outOfRange > 0) problems.push(`${outOfRange} value(s) outside the coefficient range set to 0`);
+    return codePoints;
   }
 }
 
