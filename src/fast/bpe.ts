@@ -69,7 +69,10 @@ export class BpeModel {
    */
   encodeCodePoints(codePoints: ArrayLike<number>, out: number[] = []): number[] {
     let text = "";
-    for (let i = 0; i < codePoints.length; i++) text += String.fromCodePoint(codePoints[i]!);
+    for (let i = 0; i < codePoints.length; i += 4096) {
+      const piece = Array.prototype.slice.call(codePoints, i, i + 4096) as number[];
+      text += String.fromCodePoint(...piece);
+    }
     let start = 0;
     let charStart = 0;
     const bytes: number[] = [];
