@@ -25,6 +25,7 @@ interface LaunchFile {
   args: Map<string, string | undefined>;
   nodes: LaunchNode[];
   executables: string[];
+  includes: string[];
 }
 
 /** Resolves the substitutions our launch files use, with each argument's default. */
@@ -32,12 +33,24 @@ function substitute(text: string, args: Map<string, string | undefined>): string
   return text.replace(/\$\((\S+)\s*([^)]*)\)/g, (_match, kind: string, operand: string) => {
     if (kind === "var") {
       const value = args.get(operand.trim());
-      if (value === undefined) throw new Error(`$(var ${operand}) has no default`);
-      return substitute(value, args);
+      // A required argument (no default) stands for what the user passes.
+      return value === undefined ? `<${operand.trim()}>` : substitute(value, args);
     }
     if (kind === "find-pkg-share" && operand.trim() === "pi0fast_ros") return REPO_ROOT;
     throw new Error(`unsupported substitution $(${kind} ${operand})`);
   });
+}
+
+/**
+ * What launch_ros does with a `<param value>`: parse it as YAML and accept only a scalar or a non-empty
+ * uniform list (an empty value parses to null and makes `ros2 launch` fail).
+ */
+function launchParameterValue(text: string, where: string): unknown {
+  const value = parseYaml(text) as unknown;
+  const scalar = (v: unknown): boolean => ["boolean", "number", "string"].includes(typeof v);
+  if (scalar(value)) return value;
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => scalar(v) && typeof v === typeof value[0])) return value;
+  throw new Error(`${where}: launch_ros rejects the value ${JSON.stringify(text)} (YAML ${JSON.stringify(value)}): quote an empty string as ''`);
 }
 
 function children(element: Element): Element[] {
@@ -53,11 +66,12 @@ function attrs(element: Element): Record<string, string> {
   return (element[":@"] as Record<string, string> | undefined) ?? {};
 }
 
-function readLaunch(file: string): LaunchFile {
-  const document = parser.parse(readFileSync(file, "utf8")) as Element[];
+function readLaunch(filePath: string): LaunchFile {
+  const file = path.basename(filePath);
+  const document = parser.parse(readFileSync(filePath, "utf8")) as Element[];
   const root = document.find((element) => tagOf(element) === "launch");
   if (root === undefined) throw new Error(`${file}: no <launch> element`);
-  const launch: LaunchFile = { args: new Map(), nodes: [], executables: [] };
+  const launch: LaunchFile = { args: new Map(), nodes: [], executables: [], includes: [] };
   const walk = (elements: Element[], namespace: string): void => {
     let ns = namespace;
     for (const element of elements) {
@@ -67,6 +81,7 @@ function readLaunch(file: string): LaunchFile {
       else if (tag === "push-ros-namespace") ns = `/${substitute(a.namespace!, launch.args).replace(/^\//, "")}`;
       else if (tag === "group") walk(children(element), ns);
       else if (tag === "executable") launch.executables.push(substitute(a.cmd!, launch.args));
+      else if (tag === "include") launch.includes.push(substitute(a.file!, launch.args));
       else if (tag === "node") {
         const node: LaunchNode = {
           pkg: a.pkg!,
@@ -80,7 +95,7 @@ function readLaunch(file: string): LaunchFile {
         for (const child of children(element)) {
           const c = attrs(child);
           if (tagOf(child) === "param" && c.from !== undefined) node.paramFiles.push(substitute(c.from, launch.args));
-          else if (tagOf(child) === "param") node.inlineParams[c.name!] = parseYaml(substitute(c.value!, launch.args)) as unknown;
+          else if (tagOf(child) === "param") node.inlineParams[c.name!] = launchParameterValue(substitute(c.value!, launch.args), `${file}: <param name="${c.name}">`);
           else if (tagOf(child) === "remap") node.remaps.push({ from: substitute(c.from!, launch.args), to: substitute(c.to!, launch.args) });
         }
         launch.nodes.push(node);
@@ -138,8 +153,9 @@ describe("launch files", () => {
 
   it("replays a bag with --clock on simulated time in the evaluation", () => {
     const replay = readLaunch(path.join(launchDir, "replay_eval.launch.xml"));
-    expect(replay.executables.some((cmd) => /^ros2 bag play .+ --clock/.test(cmd))).toBe(true);
+    expect(replay.executables.some((cmd) => /^ros2 bag play <bag> --clock/.test(cmd))).toBe(true);
     expect(replay.args.get("use_sim_time")).toBe("true");
+    expect(replay.includes).toEqual([path.join(REPO_ROOT, "launch/pipeline.launch.xml")]);
   });
 });
 
