@@ -3,11 +3,11 @@ import { open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { parse as parseRosmsg } from "@foxglove/rosmsg";
-import { MessageWriter } from "@foxglove/rosmsg2-serialization";
 import { McapWriter } from "@mcap/core";
 import { FileHandleWritable } from "@mcap/nodejs";
 import { stringify as stringifyYaml } from "yaml";
 import { InputError } from "../errors.js";
+import { CdrMessageWriter } from "../ros/cdr.js";
 import { canonicalTypeName } from "./metadata.js";
 import { STANDARD_MESSAGE_TEXT } from "./standard-text.js";
 
@@ -17,7 +17,7 @@ interface WriterTopic {
   name: string;
   type: string;
   definitionText: string;
-  serializer: MessageWriter;
+  serializer: CdrMessageWriter;
   count: number;
   /** MCAP channel id or sqlite topic id. */
   id: number;
@@ -85,7 +85,8 @@ export class BagWriter {
     const canonical = canonicalTypeName(type);
     const text = definitionText ?? STANDARD_MESSAGE_TEXT[canonical];
     if (text === undefined) throw new InputError(`topic ${name}: no message definition known for ${canonical}; pass its ros2msg text`);
-    const serializer = new MessageWriter(parseRosmsg(text, { ros2: true }));
+    // foxglove's MessageWriter sizes strings by UTF-16 length and garbles non-ASCII text; ours writes UTF-8
+    const serializer = new CdrMessageWriter(parseRosmsg(text, { ros2: true }));
     let id: number;
     if (this.#mcap !== undefined) {
       const schemaId = await this.#mcap.writer.registerSchema({ name: canonical, encoding: "ros2msg", data: new TextEncoder().encode(text) });
