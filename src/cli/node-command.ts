@@ -29,9 +29,12 @@ export const nodeCommand: CommandModule<object, NodeArgs> = {
       return;
     }
     if (rosArgsOf().length > 0) throw new InputError("--ros-args only apply with --graph ros; on the local graph use --params and --namespace");
-    const run = await startLocal([args.name], { params: args.params !== undefined ? readParamsFile(args.params) : [], namespace: args.namespace });
+    const params = args.params !== undefined ? readParamsFile(args.params) : [];
+    // Listen before starting: a Ctrl-C during start-up must still stop the node cleanly.
+    const stopRequested = shutdownSignal();
+    const run = await startLocal([args.name], { params, namespace: args.namespace });
     process.stderr.write(`pi0fast: node '${args.name}' running on the local graph; Ctrl-C stops it\n`);
-    await shutdownSignal();
+    await stopRequested;
     await run.stop();
     process.stderr.write(`pi0fast: node '${args.name}' stopped\n`);
   },

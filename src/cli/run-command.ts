@@ -21,9 +21,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (names.length === 0) {
       throw new InputError(`${args.config} names no node of the package (expected sections like '/**/<node>:'); its nodes are: ${nodeNames().join(", ") || "(none yet)"}`);
     }
+    // Listen before starting: a Ctrl-C during start-up must still stop the nodes cleanly.
+    const stopRequested = shutdownSignal();
     const run = await startLocal(names, { params, namespace: args.namespace });
     process.stderr.write(`pi0fast: running ${names.join(", ")} on the local graph; Ctrl-C stops them\n`);
-    await shutdownSignal();
+    await stopRequested;
     await run.stop();
     process.stderr.write("pi0fast: stopped\n");
   },

@@ -118,10 +118,11 @@ export async function runOnRos(name: string, argv: string[]): Promise<void> {
   const definition = findNode(name);
   const rclnodejs = await loadRclnodejs();
   const graph = await createRosGraph(rclnodejs, { nodeName: name, argv });
+  const stopRequested = shutdownSignal();
   const handle = await startNode(definition, graph);
   graph.spin();
   graph.logger.info(`${definition.name} running`);
-  await shutdownSignal();
+  await stopRequested;
   await handle.shutdown();
   graph.destroy();
   rclnodejs.shutdown();
