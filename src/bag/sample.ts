@@ -9,6 +9,7 @@ import { mkdirSync, renameSync, rmSync, existsSync } from "node:fs";
 import { InputError } from "../errors.js";
 import { SO100_JOINTS } from "../so100/calibration.js";
 import { BagWriter, type BagStorage } from "./writer.js";
+import { seededRandom } from "../random.js";
 
 export interface SampleBagOptions {
   outDir: string;
@@ -48,17 +49,6 @@ const FOLLOWER_LAG_S = 0.05;
 /** The recordings start at a fixed, realistic epoch so two runs with the same seed are byte-identical. */
 const EPOCH_NS = 1_760_000_000_000_000_000n;
 
-/** A small deterministic PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Waypoints every ~1.5 s joined by minimum-jerk segments: smooth, bounded, deterministic. */
 export class ReachingMotion {

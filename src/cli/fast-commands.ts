@@ -9,7 +9,8 @@ import { openLeRobotDataset, resolveRepoId, type LeRobotDataset } from "../datas
 import { InputError } from "../errors.js";
 import { loadFastArtifact, writeFastArtifact, type FastMetadata } from "../fast/artifact.js";
 import { reconstructionReport, percentile, type ReconstructionReport } from "../fast/check.js";
-import { parseDimList, parseDimRanges, rangesToIndices, sampleIndices, seededRandom } from "../fast/chunks.js";
+import { parseDimList, parseDimRanges, rangesToIndices, sampleIndices } from "../fast/chunks.js";
+import { seededRandom } from "../random.js";
 import { datasetChunks } from "../fast/dataset-chunks.js";
 import { encodedStats } from "../fast/chunks.js";
 import { NORMALIZATION_MODES, type NormalizationMode } from "../fast/normalize.js";

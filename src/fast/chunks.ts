@@ -32,17 +32,6 @@ export function rangesToIndices(ranges: readonly [number, number][]): number[] {
   return ranges.flatMap(([start, end]) => Array.from({ length: end - start }, (_, i) => start + i));
 }
 
-/** A small deterministic generator (mulberry32) for reproducible sampling. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` distinct indices of 0..n−1, in random order (partial Fisher–Yates). */
 export function sampleIndices(n: number, count: number, random: () => number): number[] {

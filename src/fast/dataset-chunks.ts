@@ -4,7 +4,8 @@
  */
 import { featureWidth, readEpisodes, type LeRobotDataset } from "../dataset/read.js";
 import { InputError } from "../errors.js";
-import { chunkSpec, sampleWindows, seededRandom, windowChunk, type ChunkSpec } from "./chunks.js";
+import { chunkSpec, sampleWindows, windowChunk, type ChunkSpec } from "./chunks.js";
+import { seededRandom } from "../random.js";
 import type { NormalizationMode } from "./normalize.js";
 
 export interface DatasetChunkOptions {

@@ -1,5 +1,5 @@
 /** Smooth, arm-like synthetic chunks (normalized units) for tokenizer tests and benches. */
-import { seededRandom } from "../../src/fast/chunks.js";
+import { seededRandom } from "../../src/random.js";
 
 /** `count` chunks of `horizon×dims`: per dim a slow sinusoid plus a ramp and a little noise, within about [-1, 1]. */
 export function syntheticChunks(count: number, horizon: number, dims: number, seed = 1): Float64Array[] {
