@@ -3,7 +3,7 @@ import cliProgress from "cli-progress";
 import type { CommandModule } from "yargs";
 import { InputError } from "../errors.js";
 import { BagReader } from "../bag/reader.js";
-import { makeSampleBags } from "../bag/sample.js";
+import { makeSampleBags, type SampleBagOptions } from "../bag/sample.js";
 import { convertBags, type BadFramePolicy } from "../dataset/convert.js";
 import { loadMapping } from "../dataset/mapping.js";
 
@@ -114,16 +114,7 @@ export const bagCommand: CommandModule<object, object> = {
   handler: () => undefined,
 };
 
-interface SampleArgs {
-  out: string;
-  format: "mcap" | "sqlite3";
-  episodes: number;
-  seconds: number;
-  cameras: number;
-  width: number;
-  height: number;
-  seed: number;
-}
+type SampleArgs = Omit<SampleBagOptions, "outDir" | "onEpisode"> & { out: string };
 
 export const makeSampleBagCommand: CommandModule<object, SampleArgs> = {
   command: "make-sample-bag",
