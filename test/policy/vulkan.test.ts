@@ -1,0 +1,28 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { gpuDeviceNodes, noGpuReason } from "../../src/policy/vulkan.js";
+
+function devDir(files: string[]): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "pi0fast-dev-"));
+  for (const file of files) {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), "");
+  }
+  return dir;
+}
+
+describe("GPU detection for WebGPU", () => {
+  it("finds DRM render nodes and NVIDIA device nodes, nothing else", () => {
+    const dir = devDir(["dri/renderD128", "dri/card0", "nvidia0", "nvidiactl", "nvidia-uvm", "null"]);
+    expect(gpuDeviceNodes(dir).sort()).toEqual([`${dir}/dri/renderD128`, `${dir}/nvidia0`].sort());
+    expect(noGpuReason(dir)).toBeUndefined();
+  });
+
+  it("explains that WebGPU would be software-only on a machine without a GPU", () => {
+    const dir = devDir(["null", "dri/card0"]);
+    expect(gpuDeviceNodes(dir)).toEqual([]);
+    expect(noGpuReason(dir)).toMatch(/no GPU device .*software Vulkan driver, slower than the cpu provider/);
+  });
+});
