@@ -5,13 +5,53 @@
  * binding itself is used to load and cross-check artifacts (its encode is asynchronous, and the policy
  * decodes on its control path synchronously).
  */
-import { BYTE_TO_CHAR, pushUtf8, splitWords, tokenToBytes } from "./byte-level.js";
+import { BYTE_TO_CHAR, splitWordsInto, tokenToBytes } from "./byte-level.js";
+import { WordCache, wordHash, type WordCacheStats } from "./word-cache.js";
 
 const fatalDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** A pair of token ids, packed so that numeric order is the lexicographic order of `(left, right)`. */
 export function pairKey(left: number, right: number): number {
   return left * 0x200000 + right;
+}
+
+/** Hash of a pair of ids for the merge table. */
+function pairHash(left: number, right: number): number {
+  let hash = Math.imul(left, 0x9e3779b1) ^ right;
+  hash = Math.imul(hash ^ (hash >>> 15), 0x85ebca6b);
+  return hash ^ (hash >>> 13);
+}
+
+/** Heap entries are rank · POSITION_SPAN + position (words are far shorter than 2^22 bytes). */
+const POSITION_SPAN = 0x400000;
+
+function heapPush(heap: Float64Array, size: number, value: number): void {
+  let i = size;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]! <= value) break;
+    heap[i] = heap[parent]!;
+    i = parent;
+  }
+  heap[i] = value;
+}
+
+/** Removes the top of a heap of `size` entries; returns the new size. */
+function heapPop(heap: Float64Array, size: number): number {
+  const last = heap[--size]!;
+  if (size > 0) {
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= size) break;
+      const child = left + 1 < size && heap[left + 1]! < heap[left]! ? left + 1 : left;
+      if (heap[child]! >= last) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+  }
+  return size;
 }
 
 export interface BpeMerge {
@@ -34,25 +74,55 @@ export class BpeModel {
   /** Merges in rank order. */
   readonly merges: readonly BpeMerge[];
   private readonly ids: Map<string, number>;
-  /** pairKey → rank * 2^21 + merged id, one lookup per candidate pair. */
-  private readonly mergeTable: Map<number, number>;
+  /**
+   * The merges as an open-addressing table: slot → left id (-1 = empty), right id, rank, merged id. A pair
+   * listed twice keeps its last rank, as the map `tokenizers` builds in order does.
+   */
+  private readonly mergeLeft: Int32Array;
+  private readonly mergeRight: Int32Array;
+  private readonly mergeRank: Int32Array;
+  private readonly mergeResult: Int32Array;
+  private readonly mergeMask: number;
   /** Vocabulary id of each byte's single-character token, or -1 when the vocabulary lacks it. */
   private readonly byteIds: Int32Array;
-  private readonly wordCache = new Map<string, number[]>();
+  /** Word → ids memo; null when disabled. */
+  private readonly wordCache: WordCache | null;
+  // Scratch for one encode call (encoding is synchronous, so one set per model).
+  private wordEnds = new Int32Array(256);
+  private symbols = new Int32Array(64);
+  private nextSymbol = new Int32Array(64);
+  private prevSymbol = new Int32Array(64);
+  private alive = new Uint8Array(64);
+  private heap = new Float64Array(192);
   private tokenBytesCache: Uint8Array[] | undefined;
   private tokenCodePointsCache: (Int32Array | null)[] | undefined;
 
-  constructor(vocab: readonly string[], merges: readonly BpeMerge[]) {
+  /**
+   * `options.wordCacheEntries` bounds the word → ids memo (default 32768 words; 0 turns it off). The memo
+   * only saves time: ids are the same with it or without it.
+   */
+  constructor(vocab: readonly string[], merges: readonly BpeMerge[], options: { wordCacheEntries?: number } = {}) {
     this.vocab = vocab;
     this.merges = merges;
     this.ids = new Map(vocab.map((token, id) => [token, id]));
-    this.mergeTable = new Map();
+    let slotCount = 16;
+    while (slotCount < 2 * merges.length) slotCount *= 2;
+    this.mergeMask = slotCount - 1;
+    this.mergeLeft = new Int32Array(slotCount).fill(-1);
+    this.mergeRight = new Int32Array(slotCount);
+    this.mergeRank = new Int32Array(slotCount);
+    this.mergeResult = new Int32Array(slotCount);
     merges.forEach((merge, rank) => {
-      const key = pairKey(merge.left, merge.right);
-      // A repeated pair takes its last rank, as the map `tokenizers` builds in order does.
-      this.mergeTable.set(key, rank * 0x200000 + merge.merged);
+      let slot = pairHash(merge.left, merge.right) & this.mergeMask;
+      while (this.mergeLeft[slot] !== -1 && (this.mergeLeft[slot] !== merge.left || this.mergeRight[slot] !== merge.right)) slot = (slot + 1) & this.mergeMask;
+      this.mergeLeft[slot] = merge.left;
+      this.mergeRight[slot] = merge.right;
+      this.mergeRank[slot] = rank;
+      this.mergeResult[slot] = merge.merged;
     });
     this.byteIds = Int32Array.from(BYTE_TO_CHAR, (char) => this.ids.get(char) ?? -1);
+    const cacheEntries = options.wordCacheEntries ?? 1 << 15;
+    this.wordCache = cacheEntries > 0 ? new WordCache(cacheEntries) : null;
   }
 
   get size(): number {
@@ -68,102 +138,125 @@ export class BpeModel {
    * Bytes missing from the vocabulary are dropped, as `tokenizers` does without an unknown token.
    */
   encodeCodePoints(codePoints: ArrayLike<number>, out: number[] = []): number[] {
-    let text = "";
-    for (let i = 0; i < codePoints.length; i += 4096) {
-      const piece = Array.prototype.slice.call(codePoints, i, i + 4096) as number[];
-      text += String.fromCodePoint(...piece);
+    const length = codePoints.length;
+    for (let i = 0; i < length; i++) {
+      const codePoint = codePoints[i]!;
+      if (codePoint >>> 0 !== codePoint || codePoint > 0x10ffff) throw new RangeError(`Invalid code point ${codePoint}`);
     }
+    if (this.wordEnds.length < length) this.wordEnds = new Int32Array(length);
+    const ends = this.wordEnds;
+    const wordCount = splitWordsInto(codePoints, length, ends);
+    const cache = this.wordCache;
     let start = 0;
-    let charStart = 0;
-    const bytes: number[] = [];
-    for (const end of splitWords(codePoints)) {
-      let charEnd = charStart;
-      for (let i = start; i < end; i++) charEnd += codePoints[i]! > 0xffff ? 2 : 1;
-      const key = text.slice(charStart, charEnd);
-      let word = this.wordCache.get(key);
-      if (word === undefined) {
-        bytes.length = 0;
-        for (let i = start; i < end; i++) pushUtf8(bytes, codePoints[i]!);
-        word = this.mergeWord(bytes);
-        if (this.wordCache.size > 100_000) this.wordCache.clear();
-        this.wordCache.set(key, word);
+    for (let w = 0; w < wordCount; w++) {
+      const end = ends[w]!;
+      const hash = cache === null ? 0 : wordHash(codePoints, start, end);
+      if (cache === null || !cache.appendIfCached(codePoints, start, end, hash, out)) {
+        const count = this.mergeWord(codePoints, start, end);
+        const symbols = this.symbols;
+        for (let i = 0; i < count; i++) out.push(symbols[i]!);
+        cache?.insert(codePoints, start, end, hash, symbols, count);
       }
-      for (let i = 0; i < word.length; i++) out.push(word[i]!);
       start = end;
-      charStart = charEnd;
     }
     return out;
   }
 
-  /**
-   * Applies merges to one word's bytes as `tokenizers`' `Word::merge_all` does: a min-heap of candidate
-   * merges ordered by (rank, position), stale entries skipped, new neighbours queued after each merge.
-   */
-  private mergeWord(bytes: readonly number[]): number[] {
-    const symbols: number[] = [];
-    for (const byte of bytes) {
-      const id = this.byteIds[byte]!;
-      if (id >= 0) symbols.push(id);
+  /** Hits, misses and size of the word memo (zeros when it is off). */
+  wordCacheStats(): WordCacheStats {
+    return this.wordCache?.stats() ?? { hits: 0, misses: 0, entries: 0 };
+  }
+
+  /** Slot of the merge of `(left, right)`, or -1. */
+  private findMerge(left: number, right: number): number {
+    const mergeLeft = this.mergeLeft;
+    for (let slot = pairHash(left, right) & this.mergeMask; ; slot = (slot + 1) & this.mergeMask) {
+      const slotLeft = mergeLeft[slot]!;
+      if (slotLeft === left && this.mergeRight[slot] === right) return slot;
+      if (slotLeft === -1) return -1;
     }
-    const n = symbols.length;
-    if (n < 2) return symbols;
-    const next = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
-    const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
-    const alive = new Uint8Array(n).fill(1);
-    // Heap entries packed as rank · 2^20 + position (words are far shorter than 2^20 bytes).
-    const heap: number[] = [];
-    const push = (value: number) => {
-      let i = heap.push(value) - 1;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (heap[parent]! <= value) break;
-        heap[i] = heap[parent]!;
-        i = parent;
+  }
+
+  /** Queues the merge of the symbol at `position` with its right neighbour, if there is one. */
+  private queueMerge(position: number, heapSize: number): number {
+    const right = this.nextSymbol[position]!;
+    if (right < 0) return heapSize;
+    const slot = this.findMerge(this.symbols[position]!, this.symbols[right]!);
+    if (slot < 0) return heapSize;
+    heapPush(this.heap, heapSize, this.mergeRank[slot]! * POSITION_SPAN + position);
+    return heapSize + 1;
+  }
+
+  /**
+   * Merges one word (`codePoints[start..end)`, as UTF-8 bytes) as `tokenizers`' `Word::merge_all` does: a
+   * min-heap of candidate merges ordered by (rank, position), stale entries skipped, new neighbours queued
+   * after each merge. Leaves the ids in `this.symbols[0..count)` and returns `count`.
+   */
+  private mergeWord(codePoints: ArrayLike<number>, start: number, end: number): number {
+    const capacity = 4 * (end - start);
+    if (this.symbols.length < capacity) {
+      let length = this.symbols.length;
+      while (length < capacity) length *= 2;
+      this.symbols = new Int32Array(length);
+      this.nextSymbol = new Int32Array(length);
+      this.prevSymbol = new Int32Array(length);
+      this.alive = new Uint8Array(length);
+      this.heap = new Float64Array(3 * length);
+    }
+    const symbols = this.symbols;
+    const byteIds = this.byteIds;
+    let n = 0;
+    for (let i = start; i < end; i++) {
+      const codePoint = codePoints[i]!;
+      let id: number;
+      if (codePoint < 0x80) {
+        if ((id = byteIds[codePoint]!) >= 0) symbols[n++] = id;
+      } else if (codePoint < 0x800) {
+        if ((id = byteIds[0xc0 | (codePoint >> 6)]!) >= 0) symbols[n++] = id;
+        if ((id = byteIds[0x80 | (codePoint & 0x3f)]!) >= 0) symbols[n++] = id;
+      } else if (codePoint < 0x10000) {
+        if ((id = byteIds[0xe0 | (codePoint >> 12)]!) >= 0) symbols[n++] = id;
+        if ((id = byteIds[0x80 | ((codePoint >> 6) & 0x3f)]!) >= 0) symbols[n++] = id;
+        if ((id = byteIds[0x80 | (codePoint & 0x3f)]!) >= 0) symbols[n++] = id;
+      } else {
+        if ((id = byteIds[0xf0 | (codePoint >> 18)]!) >= 0) symbols[n++] = id;
+        if ((id = byteIds[0x80 | ((codePoint >> 12) & 0x3f)]!) >= 0) symbols[n++] = id;
+        if ((id = byteIds[0x80 | ((codePoint >> 6) & 0x3f)]!) >= 0) symbols[n++] = id;
+        if ((id = byteIds[0x80 | (codePoint & 0x3f)]!) >= 0) symbols[n++] = id;
       }
-      heap[i] = value;
-    };
-    const pop = (): number => {
-      const top = heap[0]!;
-      const last = heap.pop()!;
-      if (heap.length > 0) {
-        let i = 0;
-        for (;;) {
-          const left = 2 * i + 1;
-          if (left >= heap.length) break;
-          const child = left + 1 < heap.length && heap[left + 1]! < heap[left]! ? left + 1 : left;
-          if (heap[child]! >= last) break;
-          heap[i] = heap[child]!;
-          i = child;
-        }
-        heap[i] = last;
-      }
-      return top;
-    };
-    const queue = (position: number) => {
-      const right = next[position]!;
-      if (right < 0) return;
-      const value = this.mergeTable.get(pairKey(symbols[position]!, symbols[right]!));
-      if (value !== undefined) push(Math.floor(value / 0x200000) * 0x100000 + position);
-    };
-    for (let i = 0; i + 1 < n; i++) queue(i);
-    while (heap.length > 0) {
-      const entry = pop();
-      const rank = Math.floor(entry / 0x100000);
-      const position = entry % 0x100000;
+    }
+    if (n < 2) return n;
+    const next = this.nextSymbol;
+    const prev = this.prevSymbol;
+    const alive = this.alive;
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
+      alive[i] = 1;
+    }
+    const heap = this.heap;
+    let heapSize = 0;
+    for (let i = 0; i + 1 < n; i++) heapSize = this.queueMerge(i, heapSize);
+    while (heapSize > 0) {
+      const entry = heap[0]!;
+      heapSize = heapPop(heap, heapSize);
+      const rank = Math.floor(entry / POSITION_SPAN) | 0;
+      const position = (entry - rank * POSITION_SPAN) | 0;
       const right = next[position]!;
       if (!alive[position] || right < 0) continue;
-      const value = this.mergeTable.get(pairKey(symbols[position]!, symbols[right]!));
-      if (value === undefined || Math.floor(value / 0x200000) !== rank) continue;
-      symbols[position] = value % 0x200000;
+      const slot = this.findMerge(symbols[position]!, symbols[right]!);
+      if (slot < 0 || this.mergeRank[slot] !== rank) continue;
+      symbols[position] = this.mergeResult[slot]!;
       alive[right] = 0;
-      next[position] = next[right]!;
-      if (next[position]! >= 0) prev[next[position]!] = position;
-      if (prev[position]! >= 0) queue(prev[position]!);
-      queue(position);
+      const after = next[right]!;
+      next[position] = after;
+      if (after >= 0) prev[after] = position;
+      if (prev[position]! >= 0) heapSize = this.queueMerge(prev[position]!, heapSize);
+      heapSize = this.queueMerge(position, heapSize);
     }
-    const merged: number[] = [];
-    for (let i = 0; i < n; i++) if (alive[i]) merged.push(symbols[i]!);
-    return merged;
+    let count = 0;
+    for (let i = 0; i < n; i++) if (alive[i]) symbols[count++] = symbols[i]!;
+    return count;
   }
 
   /** The bytes each id stands for (ByteLevel decoding of the token string), indexed by id. */

@@ -82,11 +82,11 @@ const APOSTROPHE = 0x27;
 const SPACE = 0x20;
 const CONTRACTIONS: readonly number[][] = ["s", "t", "re", "ve", "m", "ll", "d"].map((s) => [...s].map((c) => c.codePointAt(0)!));
 
-/** Length of the contraction (`'s`, `'re`, …) starting at `start`, or 0. */
-function contractionLength(codePoints: ArrayLike<number>, start: number): number {
+/** Length of the contraction (`'s`, `'re`, …) starting at `start` (before `length`), or 0. */
+function contractionLength(codePoints: ArrayLike<number>, start: number, length: number): number {
   if (codePoints[start] !== APOSTROPHE) return 0;
   for (const tail of CONTRACTIONS) {
-    let matches = start + tail.length < codePoints.length;
+    let matches = start + tail.length < length;
     for (let i = 0; matches && i < tail.length; i++) matches = codePoints[start + 1 + i] === tail[i];
     if (matches) return 1 + tail.length;
   }
@@ -98,13 +98,21 @@ function contractionLength(codePoints: ArrayLike<number>, start: number): number
  * each word. Leftmost-first alternation with greedy repetition, exactly as the regex engine would.
  */
 export function splitWords(codePoints: ArrayLike<number>): number[] {
-  const ends: number[] = [];
-  const length = codePoints.length;
+  const ends = new Int32Array(codePoints.length);
+  return Array.from(ends.subarray(0, splitWordsInto(codePoints, codePoints.length, ends)));
+}
+
+/**
+ * `splitWords` without allocating: writes the word ends of `codePoints[0..length)` into `ends` (at least
+ * `length` long, since every word has a code point) and returns how many words there are.
+ */
+export function splitWordsInto(codePoints: ArrayLike<number>, length: number, ends: Int32Array): number {
+  let count = 0;
   let start = 0;
   while (start < length) {
-    let end = start + contractionLength(codePoints, start);
+    const first = codePoints[start]!;
+    let end = first === APOSTROPHE ? start + contractionLength(codePoints, start, length) : start;
     if (end === start) {
-      const first = codePoints[start]!;
       // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: an optional U+0020 then a run of one class.
       const bodyStart = first === SPACE && start + 1 < length && classOf(codePoints[start + 1]!) !== CharClass.Space ? start + 1 : start;
       const bodyClass = classOf(codePoints[bodyStart]!);
@@ -119,10 +127,10 @@ export function splitWords(codePoints: ArrayLike<number>): number[] {
         end = runEnd === length || runEnd - start === 1 ? runEnd : runEnd - 1;
       }
     }
-    ends.push(end);
+    ends[count++] = end;
     start = end;
   }
-  return ends;
+  return count;
 }
 
 /** Appends the UTF-8 bytes of one code point. */

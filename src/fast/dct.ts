@@ -2,8 +2,11 @@
  * Orthonormal DCT-II (forward) and DCT-III (inverse) along the time axis of a row-major `[T, D]` chunk,
  * the transforms scipy computes with `dct/idct(axis=0, norm="ortho")`.
  *
- * For the horizons FAST uses (T ≤ 64) a precomputed `T×T` basis beats an FFT: one pass of `T²·D`
- * multiply-adds with no allocation besides the output.
+ * For the horizons FAST uses (T ≤ 64) a precomputed basis beats an FFT. The basis is symmetric in time
+ * (`basis[k, T−1−n] = (−1)^k · basis[k, n]`), so the transform is two half-size matrix products over
+ * Float64Arrays: even frequencies against `x[n] + x[T−1−n]`, odd ones against `x[n] − x[T−1−n]` —
+ * `T²·D/2` multiply-adds, no allocation besides the output. The products keep two rows × four dims in
+ * registers, so additions to different outputs overlap; each output is summed in a fixed order.
  */
 
 const basisCache = new Map<number, Float64Array>();
@@ -29,6 +32,44 @@ export function dctBasis(horizon: number): Float64Array {
   return basis;
 }
 
+/**
+ * The basis folded at its symmetry, per horizon T (h = ⌊T/2⌋, e = ⌈T/2⌉):
+ * `even[i, n] = basis[2i, n]` (e × e: the middle column of an odd T included), `odd[i, n] = basis[2i+1, n]`
+ * (h × h: the middle column, cos(π/2)·norm, is zero), and both transposed for the inverse.
+ */
+interface FoldedBasis {
+  even: Float64Array;
+  evenT: Float64Array;
+  odd: Float64Array;
+  oddT: Float64Array;
+}
+
+const foldedCache = new Map<number, FoldedBasis>();
+
+function foldedBasis(horizon: number): FoldedBasis {
+  let folded = foldedCache.get(horizon);
+  if (folded === undefined) {
+    const basis = dctBasis(horizon);
+    const half = horizon >> 1;
+    const evens = horizon - half;
+    const even = new Float64Array(evens * evens);
+    const evenT = new Float64Array(evens * evens);
+    const odd = new Float64Array(half * half);
+    const oddT = new Float64Array(half * half);
+    for (let i = 0; i < evens; i++) {
+      for (let n = 0; n < evens; n++) {
+        even[i * evens + n] = evenT[n * evens + i] = basis[2 * i * horizon + n]!;
+      }
+    }
+    for (let i = 0; i < half; i++) {
+      for (let n = 0; n < half; n++) odd[i * half + n] = oddT[n * half + i] = basis[(2 * i + 1) * horizon + n]!;
+    }
+    folded = { even, evenT, odd, oddT };
+    foldedCache.set(horizon, folded);
+  }
+  return folded;
+}
+
 function checkShape(values: ArrayLike<number>, horizon: number, dims: number): void {
   if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`DCT dims must be a positive integer, got ${dims}`);
   if (values.length !== horizon * dims) {
@@ -36,34 +77,115 @@ function checkShape(values: ArrayLike<number>, horizon: number, dims: number): v
   }
 }
 
+// Scratch for the folded halves (the transforms are synchronous, so one set serves every call).
+let sums = new Float64Array(0);
+let differences = new Float64Array(0);
+
+function scratch(length: number): void {
+  if (sums.length < length) {
+    sums = new Float64Array(length);
+    differences = new Float64Array(length);
+  }
+}
+
+/**
+ * `out[row(r), d] = Σ_j matrix[r, j] · input[inRow(j), d]` for `r < rows`, `j < inner`, `d < dims`, where
+ * `row(r) = outStart + r·outStep` and `inRow(j) = inStart + j·inStep`; `matrix` is `rows × inner` row-major.
+ * Each sum runs in order of `j` from +0.
+ */
+function multiply(
+  matrix: Float64Array, rows: number, inner: number,
+  input: ArrayLike<number>, inStart: number, inStep: number,
+  dims: number, out: Float64Array, outStart: number, outStep: number,
+): void {
+  const inStride = inStep * dims;
+  const inBase = inStart * dims;
+  let r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    const w0 = r * inner;
+    const w1 = w0 + inner;
+    const o0 = (outStart + r * outStep) * dims;
+    const o1 = o0 + outStep * dims;
+    let d = 0;
+    for (; d + 4 <= dims; d += 4) {
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+      for (let j = 0, at = inBase + d; j < inner; j++, at += inStride) {
+        const p = matrix[w0 + j]!;
+        const q = matrix[w1 + j]!;
+        const x0 = input[at]!, x1 = input[at + 1]!, x2 = input[at + 2]!, x3 = input[at + 3]!;
+        a0 += p * x0; a1 += p * x1; a2 += p * x2; a3 += p * x3;
+        b0 += q * x0; b1 += q * x1; b2 += q * x2; b3 += q * x3;
+      }
+      out[o0 + d] = a0; out[o0 + d + 1] = a1; out[o0 + d + 2] = a2; out[o0 + d + 3] = a3;
+      out[o1 + d] = b0; out[o1 + d + 1] = b1; out[o1 + d + 2] = b2; out[o1 + d + 3] = b3;
+    }
+    for (; d < dims; d++) {
+      let a0 = 0, b0 = 0;
+      for (let j = 0, at = inBase + d; j < inner; j++, at += inStride) {
+        const x0 = input[at]!;
+        a0 += matrix[w0 + j]! * x0;
+        b0 += matrix[w1 + j]! * x0;
+      }
+      out[o0 + d] = a0;
+      out[o1 + d] = b0;
+    }
+  }
+  if (r < rows) {
+    const w0 = r * inner;
+    const o0 = (outStart + r * outStep) * dims;
+    for (let d = 0; d < dims; d++) {
+      let a0 = 0;
+      for (let j = 0, at = inBase + d; j < inner; j++, at += inStride) a0 += matrix[w0 + j]! * input[at]!;
+      out[o0 + d] = a0;
+    }
+  }
+}
+
 /** DCT-II ortho along time: `coefficients[k, d] = Σ_n basis[k, n] · chunk[n, d]`. */
 export function dctOrtho(chunk: ArrayLike<number>, horizon: number, dims: number, out = new Float64Array(horizon * dims)): Float64Array {
   checkShape(chunk, horizon, dims);
-  const basis = dctBasis(horizon);
-  out.fill(0);
-  for (let k = 0; k < horizon; k++) {
-    const row = k * dims;
-    for (let n = 0; n < horizon; n++) {
-      const weight = basis[k * horizon + n]!;
-      const input = n * dims;
-      for (let d = 0; d < dims; d++) out[row + d]! += weight * chunk[input + d]!;
+  const { even, odd } = foldedBasis(horizon);
+  const half = horizon >> 1;
+  const evens = horizon - half;
+  scratch(evens * dims);
+  // Row n of the halves: chunk[n] ± chunk[T−1−n]; an odd T's middle row goes to the sums alone.
+  for (let n = 0; n < half; n++) {
+    const top = n * dims;
+    const bottom = (horizon - 1 - n) * dims;
+    for (let d = 0; d < dims; d++) {
+      const a = chunk[top + d]!;
+      const b = chunk[bottom + d]!;
+      sums[top + d] = a + b;
+      differences[top + d] = a - b;
     }
   }
+  if (evens > half) for (let d = 0; d < dims; d++) sums[half * dims + d] = chunk[half * dims + d]!;
+  multiply(even, evens, evens, sums, 0, 1, dims, out, 0, 2);
+  multiply(odd, half, half, differences, 0, 1, dims, out, 1, 2);
   return out;
 }
 
 /** DCT-III ortho along time (the inverse of `dctOrtho`): `chunk[n, d] = Σ_k basis[k, n] · coefficients[k, d]`. */
 export function idctOrtho(coefficients: ArrayLike<number>, horizon: number, dims: number, out = new Float64Array(horizon * dims)): Float64Array {
   checkShape(coefficients, horizon, dims);
-  const basis = dctBasis(horizon);
-  out.fill(0);
-  for (let k = 0; k < horizon; k++) {
-    const input = k * dims;
-    for (let n = 0; n < horizon; n++) {
-      const weight = basis[k * horizon + n]!;
-      const row = n * dims;
-      for (let d = 0; d < dims; d++) out[row + d]! += weight * coefficients[input + d]!;
+  if (!(coefficients instanceof Float64Array)) coefficients = Float64Array.from(coefficients);
+  const { evenT, oddT } = foldedBasis(horizon);
+  const half = horizon >> 1;
+  const evens = horizon - half;
+  scratch(evens * dims);
+  // The even frequencies' part (symmetric in time) and the odd ones' (antisymmetric), for the first half.
+  multiply(evenT, evens, evens, coefficients, 0, 2, dims, sums, 0, 1);
+  multiply(oddT, half, half, coefficients, 1, 2, dims, differences, 0, 1);
+  for (let n = 0; n < half; n++) {
+    const top = n * dims;
+    const bottom = (horizon - 1 - n) * dims;
+    for (let d = 0; d < dims; d++) {
+      const a = sums[top + d]!;
+      const b = differences[top + d]!;
+      out[top + d] = a + b;
+      out[bottom + d] = a - b;
     }
   }
+  if (evens > half) for (let d = 0; d < dims; d++) out[half * dims + d] = sums[half * dims + d]!;
   return out;
 }

@@ -21,11 +21,17 @@ export interface CodePoints {
  */
 export function coefficientsToCodePoints(coefficients: ArrayLike<number>, scale: number, minToken: number): CodePoints {
   const codePoints = new Int32Array(coefficients.length);
+  const clampedCount = quantizeInto(coefficients, scale, minToken, codePoints);
+  return { codePoints, clampedCount };
+}
+
+/** `coefficientsToCodePoints` into a caller's buffer (at least `coefficients.length` long); returns the clamped count. */
+export function quantizeInto(coefficients: ArrayLike<number>, scale: number, minToken: number, out: Int32Array): number {
   let clampedCount = 0;
   for (let i = 0; i < coefficients.length; i++) {
     const value = roundHalfEven(coefficients[i]! * scale) - minToken;
     if (value < 0) clampedCount++;
-    codePoints[i] = value < 0 ? 0 : value;
+    out[i] = value < 0 ? 0 : value;
   }
-  return { codePoints, clampedCount };
+  return clampedCount;
 }

@@ -5,7 +5,7 @@
  */
 import { BpeModel } from "./bpe.js";
 import { dctOrtho, idctOrtho } from "./dct.js";
-import { coefficientsToCodePoints } from "./quantize.js";
+import { coefficientsToCodePoints, quantizeInto } from "./quantize.js";
 
 /** processor_config.json. `actionDim`/`timeHorizon` are null in the universal FAST+ tokenizer. */
 export interface FastConfig {
@@ -35,9 +35,24 @@ export interface EncodeResult {
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 const lossyDecoder = new TextDecoder("utf-8");
 
+/**
+ * Per id, where its code points lie in one flat array when the id can be decoded without a UTF-8 decoder
+ * (its bytes are whole UTF-8 and every code point is within 0..vocab_size); length −1 otherwise.
+ */
+interface DecodeTable {
+  starts: Int32Array;
+  lengths: Int32Array;
+  points: Int32Array;
+}
+
 export class FastTokenizer {
   readonly config: FastConfig;
   readonly bpe: BpeModel;
+  private decodeTable: DecodeTable | undefined;
+  // Scratch for one encode or decode call (both are synchronous).
+  private encodeCoefficients = new Float64Array(0);
+  private encodeCodePoints = new Int32Array(0);
+  private decodeCoefficients = new Float64Array(0);
 
   constructor(config: FastConfig, bpe: BpeModel) {
     this.config = config;
@@ -66,8 +81,14 @@ export class FastTokenizer {
   }
 
   encode(chunk: ArrayLike<number>, horizon: number, dims: number): EncodeResult {
-    const { codePoints, clampedCount } = this.codePoints(chunk, horizon, dims);
-    return { tokenIds: this.bpe.encodeCodePoints(codePoints), clampedCount };
+    const size = horizon * dims;
+    if (this.encodeCoefficients.length !== size) {
+      this.encodeCoefficients = new Float64Array(size);
+      this.encodeCodePoints = new Int32Array(size);
+    }
+    dctOrtho(chunk, horizon, dims, this.encodeCoefficients);
+    const clampedCount = quantizeInto(this.encodeCoefficients, this.config.scale, this.config.minToken, this.encodeCodePoints);
+    return { tokenIds: this.bpe.encodeCodePoints(this.encodeCodePoints), clampedCount };
   }
 
   /**
@@ -82,39 +103,71 @@ export class FastTokenizer {
     if (!Number.isInteger(horizon) || !Number.isInteger(dims) || horizon < 1 || dims < 1) {
       return failed(Math.max(0, Number.isFinite(expected) ? expected : 0), `invalid shape ${horizon}×${dims}`);
     }
-    const problems: string[] = [];
-    const codePoints = this.fastCodePoints(tokenIds) ?? this.slowCodePoints(tokenIds, problems);
-    if (codePoints.length !== expected) problems.push(`${codePoints.length} coefficients instead of ${expected} (${horizon}×${dims})`);
-
-    if (problems.length > 0 && mode === "strict") return failed(expected, problems.join("; "));
-    if (codePoints.length === 0) return failed(expected, problems.join("; ") || "no coefficients");
-
+    if (this.decodeCoefficients.length !== expected) this.decodeCoefficients = new Float64Array(expected);
+    const coefficients = this.decodeCoefficients;
     const { scale, minToken } = this.config;
-    const coefficients = new Float64Array(expected);
-    const count = Math.min(expected, codePoints.length);
-    for (let i = 0; i < count; i++) {
-      const codePoint = codePoints[i]!;
-      coefficients[i] = codePoint < 0 ? 0 : (codePoint + minToken) / scale;
-    }
-    if (codePoints.length < expected) problems.push("padded with 0");
-    else if (codePoints.length > expected) problems.push("truncated");
-    return { actions: idctOrtho(coefficients, horizon, dims), status: problems.length > 0 ? "repaired" : "ok", detail: problems.join("; ") };
-  }
-
-  /** Code points of ids that are all known, whole UTF-8 and within range; undefined sends decode to the slow path. */
-  private fastCodePoints(tokenIds: readonly number[]): number[] | undefined {
-    const perId = this.bpe.tokenCodePoints();
-    const maxCodePoint = this.config.vocabSize;
-    const codePoints: number[] = [];
-    for (const id of tokenIds) {
-      const points = perId[id];
-      if (points === undefined || points === null) return undefined;
-      for (let i = 0; i < points.length; i++) {
-        if (points[i]! > maxCodePoint) return undefined;
-        codePoints.push(points[i]!);
+    let problems: string[] | undefined;
+    let count = this.fastCoefficients(tokenIds, coefficients);
+    if (count < 0) {
+      problems = [];
+      const codePoints = this.slowCodePoints(tokenIds, problems);
+      count = codePoints.length;
+      for (let i = 0; i < count && i < expected; i++) {
+        const codePoint = codePoints[i]!;
+        coefficients[i] = codePoint < 0 ? 0 : (codePoint + minToken) / scale;
       }
     }
-    return codePoints;
+    if (count !== expected) (problems ??= []).push(`${count} coefficients instead of ${expected} (${horizon}×${dims})`);
+
+    if (problems !== undefined && problems.length > 0 && mode === "strict") return failed(expected, problems.join("; "));
+    if (count === 0) return failed(expected, problems?.join("; ") || "no coefficients");
+
+    if (count < expected) {
+      coefficients.fill(0, count);
+      problems!.push("padded with 0");
+    } else if (count > expected) problems!.push("truncated");
+    const detail = problems === undefined ? "" : problems.join("; ");
+    return { actions: idctOrtho(coefficients, horizon, dims), status: detail === "" ? "ok" : "repaired", detail };
+  }
+
+  /**
+   * The coefficients of ids that are all known, whole UTF-8 and within range, written into `coefficients`
+   * up to its length; returns how many there are (possibly more than were written), or −1 to send decode
+   * to the slow path.
+   */
+  private fastCoefficients(tokenIds: readonly number[], coefficients: Float64Array): number {
+    this.decodeTable ??= this.buildDecodeTable();
+    const { starts, lengths, points } = this.decodeTable;
+    const size = lengths.length;
+    const { scale, minToken } = this.config;
+    const capacity = coefficients.length;
+    let count = 0;
+    for (let t = 0; t < tokenIds.length; t++) {
+      const id = tokenIds[t]!;
+      if (!(id >= 0 && id < size) || (id | 0) !== id) return -1;
+      const length = lengths[id]!;
+      if (length < 0) return -1;
+      const start = starts[id]!;
+      for (let j = 0; j < length; j++, count++) if (count < capacity) coefficients[count] = (points[start + j]! + minToken) / scale;
+    }
+    return count;
+  }
+
+  private buildDecodeTable(): DecodeTable {
+    const perId = this.bpe.tokenCodePoints();
+    const maxCodePoint = this.config.vocabSize;
+    const starts = new Int32Array(perId.length);
+    const lengths = new Int32Array(perId.length).fill(-1);
+    const points = new Int32Array(perId.reduce((sum, p) => sum + (p?.length ?? 0), 0));
+    let offset = 0;
+    perId.forEach((codePoints, id) => {
+      if (codePoints === null || codePoints.some((codePoint) => codePoint > maxCodePoint)) return;
+      starts[id] = offset;
+      lengths[id] = codePoints.length;
+      points.set(codePoints, offset);
+      offset += codePoints.length;
+    });
+    return { starts, lengths, points };
   }
 
   /**

@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { BpeModel } from "../../src/fast/bpe.js";
 import { dctBasis, dctOrtho } from "../../src/fast/dct.js";
+import { FastTokenizer } from "../../src/fast/tokenizer.js";
 import { trainFastTokenizer, FastTrainingError } from "../../src/fast/train.js";
 import { reconstructionReport } from "../../src/fast/check.js";
 import { extremeChunks, syntheticChunks } from "./synthetic.js";
@@ -102,5 +104,45 @@ describe("FastTokenizer encode/decode", () => {
     const { tokenIds } = tokenizer.encode(syntheticChunks(1, HORIZON, DIMS, 11)[0]!, HORIZON, DIMS);
     const text = Buffer.concat(tokenIds.map((id) => tokenBytes[id]!)).toString("utf8");
     expect([...text]).toHaveLength(HORIZON * DIMS);
+  });
+});
+
+describe("the BPE word cache", () => {
+  const { vocab, merges } = tokenizer.bpe;
+
+  it("gives the same ids on a hit as on a miss, and as without a cache", () => {
+    const uncached = new BpeModel(vocab, merges, { wordCacheEntries: 0 });
+    // A tiny cache, so that it also fills up and starts over during the run.
+    const small = new BpeModel(vocab, merges, { wordCacheEntries: 8 });
+    const codePoint = fc.oneof(fc.integer({ min: 0, max: 70 }), fc.constantFrom(32, 32, 32, 9, 10, 39, 115), fc.integer({ min: 0, max: 0x10ffff }).filter((c) => c < 0xd800 || c > 0xdfff));
+    fc.assert(
+      fc.property(fc.array(codePoint, { maxLength: 120 }), (codePoints) => {
+        const expected = uncached.encodeCodePoints(codePoints);
+        const cached = new BpeModel(vocab, merges);
+        expect(cached.encodeCodePoints(codePoints)).toEqual(expected);
+        const afterMisses = cached.wordCacheStats();
+        expect(cached.encodeCodePoints(codePoints)).toEqual(expected);
+        const afterHits = cached.wordCacheStats();
+        expect(afterHits.misses).toBe(afterMisses.misses);
+        expect(small.encodeCodePoints(codePoints)).toEqual(expected);
+        expect(small.encodeCodePoints(codePoints)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("gives the same ids for whole chunks with a warm cache as without one", () => {
+    const uncached = new FastTokenizer(tokenizer.config, new BpeModel(vocab, merges, { wordCacheEntries: 0 }));
+    const chunks = syntheticChunks(300, HORIZON, DIMS, 21);
+    const first = chunks.map((chunk) => tokenizer.encode(chunk, HORIZON, DIMS).tokenIds);
+    const again = chunks.map((chunk) => tokenizer.encode(chunk, HORIZON, DIMS).tokenIds);
+    const reference = chunks.map((chunk) => uncached.encode(chunk, HORIZON, DIMS).tokenIds);
+    expect(first).toEqual(reference);
+    expect(again).toEqual(reference);
+    expect(tokenizer.bpe.wordCacheStats().hits).toBeGreaterThan(0);
+  });
+
+  it("rejects values that are not code points, as String.fromCodePoint does", () => {
+    for (const bad of [-1, 0x110000, 1.5, NaN]) expect(() => tokenizer.bpe.encodeCodePoints([65, bad])).toThrow(RangeError);
   });
 });
