@@ -7,8 +7,8 @@
  *   (c) the Python path doing the same: scipy DCT, numpy rounding, `chr` string, Hugging Face `tokenizers`
  *       encode and decode (the Rust core directly, a lower bound for the reference's transformers wrapper),
  *       `ord`, scipy inverse DCT.
- * Every figure is the median of 21 timing windows (µs per chunk); a shared CPU moves them, so run the
- * bench more than once. Then BPE training time and peak memory for 100k chunks of 10×7 at vocabulary 1024.
+ * Every figure is the median over 41 timing windows of about 2 ms (µs per chunk), ours and Python's
+ * alike; a shared CPU still moves them, so run the bench more than once. Then BPE training time and peak memory for 100k chunks of 10×7 at vocabulary 1024.
  *
  *   npm run bench -- fast [--train-chunks 100000]
  */
@@ -24,21 +24,29 @@ import { trainFastTokenizer } from "../src/fast/train.js";
 import { extremeChunks, syntheticChunks } from "../test/fast/synthetic.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const WINDOWS = 21;
+const WINDOWS = 41;
+/** Window length: short enough that most windows run without being preempted on a shared CPU. */
+const WINDOW_US = 2000;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[sorted.length >> 1]!;
 }
 
-/** Median over `WINDOWS` windows of the mean time per call (µs), after `warmup` calls. */
-function microseconds(run: () => void, callsPerWindow: number, warmup = 2000): number {
+/**
+ * Median over `WINDOWS` windows of about `WINDOW_US` each of the mean time per call (µs), after `warmup`
+ * calls; at most `maxCalls` calls in all after the warm-up (the length of a stream of fresh inputs).
+ */
+function microseconds(run: () => void, warmup: number, maxCalls = Infinity): number {
+  const start = performance.now();
   for (let i = 0; i < warmup; i++) run();
+  const estimate = ((performance.now() - start) * 1000) / warmup;
+  const calls = Math.max(1, Math.min(Math.round(WINDOW_US / estimate), Math.floor(maxCalls / WINDOWS)));
   const perCall: number[] = [];
   for (let window = 0; window < WINDOWS; window++) {
-    const start = performance.now();
-    for (let i = 0; i < callsPerWindow; i++) run();
-    perCall.push(((performance.now() - start) * 1000) / callsPerWindow);
+    const begin = performance.now();
+    for (let i = 0; i < calls; i++) run();
+    perCall.push(((performance.now() - begin) * 1000) / calls);
   }
   return median(perCall);
 }
@@ -51,7 +59,7 @@ interface PythonFigures {
 }
 
 /** The reference's per-chunk work in numpy/scipy/tokenizers, timed as above; undefined without the venv. */
-function pythonReference(job: { horizon: number; dims: number; scale: number; minToken: number; tokenizerJson: string; chunks: number[][]; windows: number }): PythonFigures | undefined {
+function pythonReference(job: { horizon: number; dims: number; scale: number; minToken: number; tokenizerJson: string; chunks: number[][]; windows: number; windowUs: number }): PythonFigures | undefined {
   const python = process.env.INTEROP_PYTHON ?? path.join(ROOT, ".venv-interop/bin/python");
   if (!existsSync(python)) return undefined;
   const script = `
@@ -71,17 +79,18 @@ def decode(ids):
     coeff = (np.array(list(map(ord, text))) + min_token).reshape(-1, D)
     return idct(coeff / scale, axis=0, norm="ortho")
 encoded = [encode(a) for a in chunks]
-def median_us(f, items, calls):
+def median_us(f, items):
     source = itertools.cycle(items)
     run = lambda: f(next(source))
-    timeit.timeit(run, number=calls)
+    warmup = 200
+    estimate = timeit.timeit(run, number=warmup) / warmup
+    calls = max(1, round(job["windowUs"] * 1e-6 / estimate))
     return statistics.median(timeit.repeat(run, number=calls, repeat=job["windows"])) / calls * 1e6
-calls = 1000 if T <= 16 else 300
 print(json.dumps({
-    "dctRound": median_us(dct_round, chunks, calls),
-    "encode": median_us(encode, chunks, calls),
-    "decode": median_us(decode, encoded, calls),
-    "encodeDecode": median_us(lambda a: decode(encode(a)), chunks, calls),
+    "dctRound": median_us(dct_round, chunks),
+    "encode": median_us(encode, chunks),
+    "decode": median_us(decode, encoded),
+    "encodeDecode": median_us(lambda a: decode(encode(a)), chunks),
 }))`;
   try {
     return JSON.parse(execFileSync(python, ["-c", script], { input: JSON.stringify(job), encoding: "utf8", maxBuffer: 1 << 28 })) as PythonFigures;
@@ -97,22 +106,23 @@ export async function run(args: string[]): Promise<void> {
   const trainIndex = args.indexOf("--train-chunks");
   const trainChunks = trainIndex >= 0 ? Number(args[trainIndex + 1]) : 100_000;
 
-  console.log(`FAST per chunk, µs, median of ${WINDOWS} windows; Python = numpy/scipy (+ tokenizers) in the same run`);
+  console.log(`FAST per chunk, µs, median of ${WINDOWS} windows of ~${WINDOW_US / 1000} ms; Python = numpy/scipy (+ tokenizers) in the same run`);
   for (const horizon of [10, 50]) {
     const dims = 7;
     const size = horizon * dims;
     const trained = trainFastTokenizer([...syntheticChunks(5000, horizon, dims, 1), ...extremeChunks(horizon, dims, dctBasis(horizon))], { horizon, dims });
     const { scale, minToken } = trained.config;
-    const calls = horizon <= 16 ? 500 : 200;
-    const warmup = horizon <= 16 ? 2000 : 1000;
-    // A stream of chunks the tokenizer has never seen, one per call, so the word cache only holds what
+    const warmup = horizon <= 16 ? 2000 : 500;
+    // Streams of chunks the tokenizer has never seen, one per call, so the word cache only holds what
     // earlier chunks taught it (as when encoding a dataset); decode reads ids encoded by a separate copy.
-    const streamLength = warmup + WINDOWS * calls;
+    const streamLength = warmup + WINDOWS * (horizon <= 16 ? 400 : 60);
     const encodeStream = syntheticChunks(streamLength, horizon, dims, 2);
     const roundTripStream = syntheticChunks(streamLength, horizon, dims, 3);
+    const uncachedStream = syntheticChunks(streamLength, horizon, dims, 6);
     const separate = new FastTokenizer(trained.config, BpeModel.fromTokenizerJson(JSON.parse(trained.tokenizerJson)));
     const decodeStream = syntheticChunks(streamLength, horizon, dims, 4).map((chunk) => separate.encode(chunk, horizon, dims).tokenIds);
     const meanTokens = decodeStream.reduce((sum, ids) => sum + ids.length, 0) / decodeStream.length;
+    const fresh = streamLength - warmup;
 
     // (a) DCT + rounding alone, into reused buffers as the encoder does.
     const coefficients = new Float64Array(size);
@@ -121,33 +131,33 @@ export async function run(args: string[]): Promise<void> {
     const dctRoundUs = microseconds(() => {
       dctOrtho(encodeStream[i++ & 1023]!, horizon, dims, coefficients);
       quantizeInto(coefficients, scale, minToken, codePoints);
-    }, calls * 4);
+    }, warmup);
 
     // (b) the full tokenizer: encode, decode, and both in one call per chunk.
     const tokenizer = trained.tokenizer;
     i = 0;
-    const encodeUs = microseconds(() => tokenizer.encode(encodeStream[i++]!, horizon, dims), calls, warmup);
+    const encodeUs = microseconds(() => tokenizer.encode(encodeStream[i++]!, horizon, dims), warmup, fresh);
     i = 0;
-    const decodeUs = microseconds(() => tokenizer.decode(decodeStream[i++]!, horizon, dims), calls, warmup);
+    const decodeUs = microseconds(() => tokenizer.decode(decodeStream[i++]!, horizon, dims), warmup, fresh);
     i = 0;
     const before = tokenizer.bpe.wordCacheStats();
     const roundTripUs = microseconds(() => {
       const { tokenIds } = tokenizer.encode(roundTripStream[i++]!, horizon, dims);
       tokenizer.decode(tokenIds, horizon, dims);
-    }, calls, warmup);
+    }, warmup, fresh);
     const after = tokenizer.bpe.wordCacheStats();
     const hitRate = (after.hits - before.hits) / (after.hits - before.hits + after.misses - before.misses);
     // The same without the word cache: every word merged every time.
     const uncached = new FastTokenizer(trained.config, new BpeModel(trained.tokenizer.bpe.vocab, trained.tokenizer.bpe.merges, { wordCacheEntries: 0 }));
     i = 0;
     const uncachedUs = microseconds(() => {
-      const { tokenIds } = uncached.encode(roundTripStream[i++]!, horizon, dims);
+      const { tokenIds } = uncached.encode(uncachedStream[i++]!, horizon, dims);
       uncached.decode(tokenIds, horizon, dims);
-    }, calls, warmup);
+    }, warmup, fresh);
 
     // (c) the Python path on the same kind of chunks.
     const reference = pythonReference({
-      horizon, dims, scale, minToken, tokenizerJson: trained.tokenizerJson, windows: WINDOWS,
+      horizon, dims, scale, minToken, tokenizerJson: trained.tokenizerJson, windows: WINDOWS, windowUs: WINDOW_US,
       chunks: syntheticChunks(1000, horizon, dims, 5).map((chunk) => Array.from(chunk)),
     });
 
