@@ -3,6 +3,7 @@ import { McapIndexedReader, McapStreamReader, type DecompressHandlers, type Mcap
 import { FileHandleReadable } from "@mcap/nodejs";
 import { loadDecompressHandlers } from "@mcap/support";
 import { InputError } from "../errors.js";
+import { chunkMessages, sequentialChunks, type ChunkFilter } from "./mcap-chunks.js";
 import type { StorageFile, StorageFilter, StorageRecord, StorageTopic } from "./storage.js";
 
 let decompressHandlers: Promise<DecompressHandlers> | undefined;
@@ -34,8 +35,9 @@ function mcapFailure(file: string, error: unknown): never {
 const STREAM_READ_BYTES = 4 << 20;
 
 /**
- * A rosbag2 MCAP file. Indexed files are read through their chunk index in log-time order; a file
- * without a usable summary (a recording that was cut off) is read front to back instead.
+ * A rosbag2 MCAP file. An indexed file whose chunks do not overlap in time (what rosbag2 writes) is read
+ * chunk by chunk front to back; one with overlapping chunks goes through McapIndexedReader's merge; a
+ * file without a usable summary (a recording that was cut off) is streamed record by record.
  */
 export class McapStorage implements StorageFile {
   readonly path: string;
@@ -62,8 +64,12 @@ export class McapStorage implements StorageFile {
       }
       let indexed: McapIndexedReader | undefined;
       try {
-        indexed = await McapIndexedReader.Initialize({ readable: new FileHandleReadable(handle), decompressHandlers: await handlers() });
+        // the zstd/lz4 handlers cost a WebAssembly compile: load them only for compressed chunks the merge reads
+        indexed = await McapIndexedReader.Initialize({ readable: new FileHandleReadable(handle) });
         if (indexed.chunkIndexes.length === 0 && (indexed.statistics?.messageCount ?? 0n) > 0n) indexed = undefined;
+        else if (sequentialChunks(indexed.chunkIndexes) === undefined && indexed.chunkIndexes.some((chunk) => chunk.compression !== "")) {
+          indexed = await McapIndexedReader.Initialize({ readable: new FileHandleReadable(handle), decompressHandlers: await handlers() });
+        }
       } catch {
         indexed = undefined;
       }
@@ -138,6 +144,11 @@ export class McapStorage implements StorageFile {
   async *records(filter: StorageFilter): AsyncGenerator<StorageRecord, void, void> {
     const indexed = this.#indexed;
     try {
+      const chunks = indexed === undefined ? undefined : sequentialChunks(indexed.chunkIndexes);
+      if (indexed !== undefined && chunks !== undefined) {
+        yield* this.#sequentialRecords(indexed, chunks, filter);
+        return;
+      }
       if (indexed !== undefined) {
         const messages = indexed.readMessages({
           ...(filter.topics !== undefined ? { topics: [...filter.topics] } : {}),
@@ -163,6 +174,52 @@ export class McapStorage implements StorageFile {
       }
     } catch (error) {
       mcapFailure(this.path, error);
+    }
+  }
+
+  /** True when messages are read chunk by chunk in file order (the chunks do not overlap in time). */
+  get sequential(): boolean {
+    return this.#indexed !== undefined && sequentialChunks(this.#indexed.chunkIndexes) !== undefined;
+  }
+
+  /** Chunks the summary lists (0 without a usable summary). */
+  get chunkCount(): number {
+    return this.#indexed?.chunkIndexes.length ?? 0;
+  }
+
+  /** Chunks in file order, the next one read while the current one's messages are handed out. */
+  async *#sequentialRecords(indexed: McapIndexedReader, chunks: McapTypes.ChunkIndex[], filter: StorageFilter): AsyncGenerator<StorageRecord, void, void> {
+    let channelIds: Set<number> | undefined;
+    if (filter.topics !== undefined) {
+      channelIds = new Set([...indexed.channelsById.values()].filter((channel) => filter.topics!.has(channel.topic)).map((channel) => channel.id));
+    }
+    const wanted = chunks.filter(
+      (chunk) =>
+        (filter.startNs === undefined || chunk.messageEndTime >= filter.startNs) &&
+        (filter.endNs === undefined || chunk.messageStartTime <= filter.endNs) &&
+        // the chunk index lists the channels a chunk holds (when the writer wrote message indexes)
+        (channelIds === undefined || chunk.messageIndexOffsets.size === 0 || [...chunk.messageIndexOffsets.keys()].some((id) => channelIds.has(id))),
+    );
+    const chunkFilter: ChunkFilter = { channelIds, startNs: filter.startNs, endNs: filter.endNs, validateCrcs: filter.validateCrcs ?? false };
+    const decompress = wanted.some((chunk) => chunk.compression !== "") ? await handlers() : {};
+    const topicById = new Map([...indexed.channelsById].map(([id, channel]) => [id, channel.topic]));
+    const readChunk = async (chunk: McapTypes.ChunkIndex): Promise<Uint8Array> => {
+      const chunkRecord = Buffer.allocUnsafe(Number(chunk.chunkLength));
+      const { bytesRead } = await this.#handle.read(chunkRecord, 0, chunkRecord.length, Number(chunk.chunkStartOffset));
+      return chunkRecord.subarray(0, bytesRead);
+    };
+    let pending = wanted.length > 0 ? readChunk(wanted[0]!) : undefined;
+    try {
+      for (let index = 0; index < wanted.length; index++) {
+        const chunkRecord = await pending!;
+        pending = index + 1 < wanted.length ? readChunk(wanted[index + 1]!) : undefined;
+        for (const message of chunkMessages(chunkRecord, wanted[index]!, decompress, chunkFilter, this.path)) {
+          yield { topic: topicById.get(message.channelId) ?? "", logTimeNs: message.logTimeNs, data: message.data };
+        }
+      }
+    } finally {
+      // a read still in flight must not outlive the file handle, nor reject unobserved
+      await pending?.catch(() => undefined);
     }
   }
 

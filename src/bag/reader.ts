@@ -176,7 +176,9 @@ export class BagReader {
     for (const file of this.files) {
       const opened = await openStorage(file, this.storageIdentifier, this.compressionMode);
       try {
+        // per topic of this file: its canonical type and decoder, looked up once rather than per message
         const byName = new Map<string, StorageTopic>(opened.storage.topics().map((topic) => [topic.name, topic]));
+        const topicsOfFile = new Map<string, { type: string; decoder: TopicDecoder | undefined }>();
         for await (const record of opened.storage.records(filter)) {
           if (previous !== undefined && record.logTimeNs < previous.timeNs) {
             throw new InputError(
@@ -186,8 +188,23 @@ export class BagReader {
             );
           }
           previous = { timeNs: record.logTimeNs, file };
-          const topic = byName.get(record.topic);
-          const type = canonicalTypeName(topic?.type ?? this.topics.find((t) => t.name === record.topic)?.type ?? "");
+          let topicOfFile = topicsOfFile.get(record.topic);
+          if (topicOfFile === undefined) {
+            const topic = byName.get(record.topic);
+            const type = canonicalTypeName(topic?.type ?? this.topics.find((t) => t.name === record.topic)?.type ?? "");
+            let decoder: TopicDecoder | undefined;
+            if (decode) {
+              const key = `${record.topic}\u0000${type}`;
+              decoder = decoders.get(key);
+              if (decoder === undefined) {
+                decoder = new TopicDecoder(record.topic, type, topic?.definition);
+                decoders.set(key, decoder);
+              }
+            }
+            topicOfFile = { type, decoder };
+            topicsOfFile.set(record.topic, topicOfFile);
+          }
+          const { type, decoder } = topicOfFile;
           let data = record.data;
           if (messageCompressed) {
             try {
@@ -196,16 +213,7 @@ export class BagReader {
               throw new InputError(`${file}: the message on ${record.topic} at ${record.logTimeNs} ns is not valid zstd (${(error as Error).message}), as MESSAGE compression requires`);
             }
           }
-          let message: Record<string, unknown> | undefined;
-          if (decode) {
-            const key = `${record.topic}\u0000${type}`;
-            let decoder = decoders.get(key);
-            if (decoder === undefined) {
-              decoder = new TopicDecoder(record.topic, type, topic?.definition);
-              decoders.set(key, decoder);
-            }
-            message = decoder.decode(data, `${file} at ${record.logTimeNs} ns`);
-          }
+          const message = decoder?.decode(data, `${file} at ${record.logTimeNs} ns`);
           yield { topic: record.topic, type, logTimeNs: record.logTimeNs, data, message, file };
         }
       } finally {
