@@ -2,9 +2,10 @@
  * `npm run bench -- policy [--gpu] [options]`
  *
  * CPU (default): the `small` test model (6 layers, width 512). Per prefix length (0/256/512/800 tokens): time
- * per decode step with the KV cache, time of one full recomputation of the same sequence without it, the
- * speed-up, and the step's growth from prefix 0 (target ≤ 1.3×). Then the runtime overhead: time outside
- * `session.run` as a share of chunk latency (target ≤ 5%).
+ * per decode step with the KV cache (the prefix lengths interleaved step by step, medians), time of one full
+ * recomputation of the same sequence without it, the speed-up, and the step's growth from prefix 0
+ * (target ≤ 1.3×). Then the runtime overhead: time outside `session.run` as a share of chunk latency
+ * (target ≤ 5%).
  *
  * `--gpu`: a real-size model (`--model <dir>`, or `paligemma-3b` fp16 built into `--out`), on `--provider`
  * (webgpu, cuda): ms per decode step against the memory-bandwidth bound (decoder weight bytes /
@@ -13,7 +14,7 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Decoder, PREFIX_GROUP, type EmbeddingArray } from "../src/policy/decoder.js";
+import { Decoder, PREFIX_GROUP, type DecoderRun, type EmbeddingArray } from "../src/policy/decoder.js";
 import { MODEL_FILES } from "../src/policy/manifest.js";
 import { Pi0FastPolicy } from "../src/policy/policy.js";
 import type { ProviderName } from "../src/policy/sessions.js";
@@ -45,7 +46,7 @@ function parseArgs(argv: string[]): Args {
     dtype: (value("--dtype") ?? (gpu ? "fp16" : "fp32")) as "fp32" | "fp16",
     provider: (value("--provider") ?? (gpu ? "webgpu" : "cpu")).split(",") as ProviderName[],
     prefixes: (value("--prefixes") ?? "0,256,512,800").split(",").map(Number),
-    steps: Number(value("--steps") ?? 24),
+    steps: Number(value("--steps") ?? 48),
     bandwidthGbs: Number(value("--bandwidth-gbs") ?? 4800),
   };
 }
@@ -93,11 +94,7 @@ async function cachedSteps(policy: Pi0FastPolicy, prefixLength: number, steps: n
   for (let step = 0; step < steps; step++) {
     const stepStart = performance.now();
     // Feed an action token (never "|"/EOS) so the chunk length is fixed.
-    let best = 0;
-    for (let i = 0; i < run.logits.length && i < decoder.logitCount; i++) {
-      const offset = run.logits.length - decoder.logitCount;
-      if (policy.vocabulary.fastIdOfLogit[i]! >= 0 && run.logits[offset + i]! > run.logits[offset + best]!) best = i;
-    }
+    const best = bestActionLogit(policy, run.logits);
     const embedding = policy.tokenEmbeddings.subarray(best * width, (best + 1) * width);
     run = await decoder.run(embedding, groups(prefixLength, cache.length - prefixLength + 1), cache);
     cache.dispose();
@@ -107,6 +104,46 @@ async function cachedSteps(policy: Pi0FastPolicy, prefixLength: number, steps: n
   }
   cache.dispose();
   return { prefillMs, stepMs, runMs };
+}
+
+/**
+ * Cached decode steps at several prefix lengths, interleaved: one step of every prefix per round (the order
+ * rotating each round), so that a load change on a shared machine lands on every prefix length alike
+ * instead of on whichever was measured at that moment. Returns per-step ms by prefix.
+ */
+async function interleavedSteps(policy: Pi0FastPolicy, prefixLengths: readonly number[], steps: number): Promise<number[][]> {
+  const decoder = policy.decoder;
+  const width = decoder.width;
+  const runs: DecoderRun[] = [];
+  for (const prefixLength of prefixLengths) runs.push(await decoder.run(embeddings(decoder, prefixLength + 1, prefixLength), groups(prefixLength, 1), decoder.emptyCache()));
+  const stepMs = prefixLengths.map(() => [] as number[]);
+  try {
+    for (let step = 0; step < steps; step++) {
+      for (let k = 0; k < prefixLengths.length; k++) {
+        const i = (k + step) % prefixLengths.length;
+        const prefixLength = prefixLengths[i]!;
+        const previous = runs[i]!;
+        const stepStart = performance.now();
+        const best = bestActionLogit(policy, previous.logits);
+        const embedding = policy.tokenEmbeddings.subarray(best * width, (best + 1) * width);
+        runs[i] = await decoder.run(embedding, groups(prefixLength, previous.cache.length - prefixLength + 1), previous.cache);
+        previous.cache.dispose();
+        stepMs[i]!.push(performance.now() - stepStart);
+      }
+    }
+  } finally {
+    for (const run of runs) run.cache.dispose();
+  }
+  return stepMs;
+}
+
+/** The best action-token logit of the last position (never "|"/EOS, so the chunk length is fixed). */
+function bestActionLogit(policy: Pi0FastPolicy, logits: Float32Array): number {
+  const count = policy.decoder.logitCount;
+  const offset = logits.length - count;
+  let best = 0;
+  for (let i = 0; i < count; i++) if (policy.vocabulary.fastIdOfLogit[i]! >= 0 && logits[offset + i]! > logits[offset + best]!) best = i;
+  return best;
 }
 
 async function recompute(policy: Pi0FastPolicy, prefixLength: number, suffixLength: number): Promise<number> {
@@ -139,16 +176,17 @@ async function cpuBench(args: Args, policy: Pi0FastPolicy): Promise<void> {
   console.log(`\nKV cache vs recomputation — ${policy.manifest.name}: ${d.num_layers} layers, width ${d.hidden_size}, ${d.num_attention_heads} heads / ${d.num_key_value_heads} KV head, on ${policy.provider}`);
   console.log(`${"prefix".padStart(7)} ${"step ms".padStart(8)} ${"recompute ms".padStart(13)} ${"speed-up".padStart(9)} ${"vs prefix 0".padStart(12)}`);
   await cachedSteps(policy, args.prefixes[0]!, 4); // warm-up
+  const stepMs = await interleavedSteps(policy, args.prefixes, args.steps);
   let baseline = 0;
-  for (const prefix of args.prefixes) {
-    const { stepMs } = await cachedSteps(policy, prefix, args.steps);
-    const step = median(stepMs.slice(2));
+  for (const [index, prefix] of args.prefixes.entries()) {
+    const step = median(stepMs[index]!.slice(2));
     const full: number[] = [];
     for (let i = 0; i < 3; i++) full.push(await recompute(policy, prefix, 1 + args.steps / 2));
     const recomputeMs = median(full);
-    if (prefix === args.prefixes[0]) baseline = step;
+    if (index === 0) baseline = step;
     console.log(`${String(prefix).padStart(7)} ${fmt(step)} ${fmt(recomputeMs).padStart(13)} ${`${(recomputeMs / step).toFixed(1)}×`.padStart(9)} ${`${(step / baseline).toFixed(2)}×`.padStart(12)}`);
   }
+  console.log(`(steps: median of ${args.steps - 2} per prefix, prefixes interleaved step by step; target for prefix ${args.prefixes.at(-1)} ≤ 1.30× prefix ${args.prefixes[0]})`);
 
   const size = policy.manifest.vision.image_size;
   const input = {

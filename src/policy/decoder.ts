@@ -5,7 +5,7 @@
  */
 import * as ort from "onnxruntime-node";
 import type { ActionGrammar, GrammarState } from "./grammar.js";
-import { KvCache } from "./kv-cache.js";
+import { KvCache, type KeyCacheLayout } from "./kv-cache.js";
 import type { Manifest } from "./manifest.js";
 
 /** Embedding rows in the model's element type: float32, or float16 bits. */
@@ -28,6 +28,7 @@ export class Decoder {
   private readonly layers: number;
   private readonly kvHeads: number;
   private readonly headDim: number;
+  private readonly keyLayout: KeyCacheLayout;
 
   constructor(
     readonly session: ort.InferenceSession,
@@ -39,10 +40,11 @@ export class Decoder {
     this.layers = manifest.decoder.num_layers;
     this.kvHeads = manifest.decoder.num_key_value_heads;
     this.headDim = manifest.decoder.head_dim;
+    this.keyLayout = manifest.key_cache_layout;
   }
 
   emptyCache(): KvCache {
-    return KvCache.empty(this.layers, this.kvHeads, this.headDim, this.dtype);
+    return KvCache.empty(this.layers, this.kvHeads, this.headDim, this.dtype, this.keyLayout);
   }
 
   /**

@@ -7,6 +7,9 @@ import * as ort from "onnxruntime-node";
 
 export type CacheType = "float32" | "float16";
 
+/** Axis order of the cached keys (manifest `key_cache_layout`); values are always `bhsd`. */
+export type KeyCacheLayout = "bhsd" | "bhds";
+
 export class KvCache {
   private constructor(
     readonly tensors: Readonly<Record<string, ort.Tensor>>,
@@ -15,11 +18,11 @@ export class KvCache {
   ) {}
 
   /** The zero-length cache of the first step. */
-  static empty(layers: number, kvHeads: number, headDim: number, type: CacheType): KvCache {
+  static empty(layers: number, kvHeads: number, headDim: number, type: CacheType, keyLayout: KeyCacheLayout = "bhsd"): KvCache {
     const tensors: Record<string, ort.Tensor> = {};
     const data = type === "float16" ? new Uint16Array(0) : new Float32Array(0);
     for (let l = 0; l < layers; l++) {
-      tensors[`past_key_values.${l}.key`] = new ort.Tensor(type, data, [1, kvHeads, 0, headDim]);
+      tensors[`past_key_values.${l}.key`] = new ort.Tensor(type, data, keyLayout === "bhds" ? [1, kvHeads, headDim, 0] : [1, kvHeads, 0, headDim]);
       tensors[`past_key_values.${l}.value`] = new ort.Tensor(type, data, [1, kvHeads, 0, headDim]);
     }
     return new KvCache(tensors, 0);
@@ -34,7 +37,8 @@ export class KvCache {
         const present = outputs[`present.${l}.${kind}`];
         if (present === undefined) throw new Error(`decoder output present.${l}.${kind} is missing`);
         tensors[`past_key_values.${l}.${kind}`] = present;
-        length = present.dims[2]!;
+        // Values are [batch, KV heads, positions, head dim] in either key layout.
+        if (kind === "value") length = present.dims[2]!;
       }
     }
     return new KvCache(tensors, length);

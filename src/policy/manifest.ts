@@ -46,6 +46,13 @@ export const manifestSchema = z.object({
    * The prefix shares group 1 (bidirectional); each suffix token opens a new group (causal).
    */
   attention_mask: z.literal("prefix_lm_groups"),
+  /**
+   * Axis order of the cached keys (`past_key_values.{i}.key`, `present.{i}.key`): `bhsd` is the transformers.js
+   * layout [batch, KV heads, positions, head dim]; `bhds` stores them transposed, [batch, KV heads, head dim,
+   * positions], so Q·Kᵀ reads the cache as it is and no step transposes the whole of K (the new positions
+   * are concatenated on the last axis). Values are always `bhsd`. Absent means `bhsd`.
+   */
+  key_cache_layout: z.enum(["bhsd", "bhds"]).default("bhsd"),
   vision: z.object({
     image_size: positiveInt,
     tokens_per_image: positiveInt,

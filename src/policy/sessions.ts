@@ -120,7 +120,8 @@ async function load(file: string, options: ort.InferenceSession.SessionOptions):
   }
 }
 
-type Expected = { name: string; type: string; shape: (number | null)[] };
+/** A dimension: fixed, `null` for any, `"variable"` for one that must be symbolic (the cache's positions). */
+type Expected = { name: string; type: string; shape: (number | null | "variable")[]; note?: string };
 
 function checkValues(kind: "input" | "output", actual: readonly ort.InferenceSession.ValueMetadata[], expected: Expected[], file: string): void {
   const byName = new Map(actual.map((value) => [value.name, value]));
@@ -132,8 +133,11 @@ function checkValues(kind: "input" | "output", actual: readonly ort.InferenceSes
     if (value.shape.length !== want.shape.length) throw new InputError(`${file}: ${kind} '${want.name}' has rank ${value.shape.length}, expected [${want.shape.map((d) => d ?? "?").join(", ")}]`);
     want.shape.forEach((dim, axis) => {
       const got = value.shape[axis];
-      if (dim !== null && typeof got === "number" && got !== dim) {
-        throw new InputError(`${file}: ${kind} '${want.name}' has dimension ${axis} = ${got}, expected ${dim} (pi0fast.json); shape [${value.shape.join(", ")}]`);
+      if (dim === "variable" && typeof got === "number" && got >= 0) {
+        throw new InputError(`${file}: ${kind} '${want.name}' has dimension ${axis} = ${got}, expected the variable number of positions${want.note ?? ""}; shape [${value.shape.join(", ")}]`);
+      }
+      if (typeof dim === "number" && typeof got === "number" && got !== dim) {
+        throw new InputError(`${file}: ${kind} '${want.name}' has dimension ${axis} = ${got}, expected ${dim} (pi0fast.json${want.note ?? ""}); shape [${value.shape.join(", ")}]`);
       }
     });
   }
@@ -152,7 +156,13 @@ function checkVision(session: ort.InferenceSession, m: Manifest, file: string): 
 
 function checkDecoder(session: ort.InferenceSession, m: Manifest, file: string): void {
   const d = m.decoder;
-  const cache = (prefix: string) => Array.from({ length: d.num_layers }, (_, l) => ["key", "value"].map((kind) => ({ name: `${prefix}.${l}.${kind}`, type: m.dtype, shape: [null, d.num_key_value_heads, null, d.head_dim] }))).flat();
+  const positionsLast = m.key_cache_layout === "bhds";
+  const note = `, key_cache_layout ${m.key_cache_layout}`;
+  const cache = (prefix: string): Expected[] =>
+    Array.from({ length: d.num_layers }, (_, l): Expected[] => [
+      { name: `${prefix}.${l}.key`, type: m.dtype, shape: positionsLast ? [null, d.num_key_value_heads, d.head_dim, "variable"] : [null, d.num_key_value_heads, "variable", d.head_dim], note },
+      { name: `${prefix}.${l}.value`, type: m.dtype, shape: [null, d.num_key_value_heads, "variable", d.head_dim] },
+    ]).flat();
   checkValues(
     "input",
     session.inputMetadata,

@@ -132,6 +132,7 @@ export async function makeTestModel(options: MakeTestModelOptions): Promise<Mani
       vocab_size: vocabSize,
     },
     attention_mask: "prefix_lm_groups",
+    key_cache_layout: "bhds",
     vision: { image_size: p.imageSize, tokens_per_image: tokensPerImage, cameras: p.cameras },
     tokens: { bos: BOS_ID, eos: EOS_ID, pipe: pipeId, action_prefix: actionPrefix },
     action_tokens: { last_vocab_id: lastVocabId },
@@ -285,13 +286,15 @@ function buildDecoder(p: ModelPreset, dtype: ElementType, rng: Random, lmHeadRow
   const G = H / KVH;
   const half = Hd / 2;
   const fp16 = dtype === "float16";
-  const kvShape: Dim[] = ["batch", KVH, "past_sequence_length", Hd];
+  // Keys are cached transposed (manifest key_cache_layout "bhds"): Q·Kᵀ takes them as they are.
+  const keyShape = (positions: string): Dim[] => ["batch", KVH, Hd, positions];
+  const valueShape = (positions: string): Dim[] => ["batch", KVH, positions, Hd];
   const embeds = g.input("inputs_embeds", dtype, ["batch", "sequence_length", W]);
   const mask = g.input("attention_mask", "int64", ["batch", "total_sequence_length"]);
   const positionIds = g.input("position_ids", "int64", ["batch", "sequence_length"]);
   for (let l = 0; l < p.numLayers; l++) {
-    g.input(`past_key_values.${l}.key`, dtype, kvShape);
-    g.input(`past_key_values.${l}.value`, dtype, kvShape);
+    g.input(`past_key_values.${l}.key`, dtype, keyShape("past_sequence_length"));
+    g.input(`past_key_values.${l}.value`, dtype, valueShape("past_sequence_length"));
   }
   const toDtype = (value: string) => (fp16 ? g.node("Cast", [value], { to: FLOAT16 }) : value);
   const weight = (name: string, rows: number, cols: number) => g.initializerBlocks(name, dtype, [rows, cols], rowBlocks(rng, rows, cols, 1 / Math.sqrt(rows)));
@@ -312,8 +315,9 @@ function buildDecoder(p: ModelPreset, dtype: ElementType, rng: Random, lmHeadRow
   const sin = toDtype(g.node("Sin", [angles]));
   const cos4 = g.node("Unsqueeze", [cos, g.ints([1])]);
   const sin4 = g.node("Unsqueeze", [sin, g.ints([1])]);
-  const cos5 = g.node("Unsqueeze", [cos, g.ints([1, 2])]);
-  const sin5 = g.node("Unsqueeze", [sin, g.ints([1, 2])]);
+  // Queries are [batch, KV head, position, group, head dim]: positions before the G heads of a group.
+  const cos5 = g.node("Unsqueeze", [cos, g.ints([1, 3])]);
+  const sin5 = g.node("Unsqueeze", [sin, g.ints([1, 3])]);
   const firstHalf = [g.ints([0]), g.ints([half]), g.ints([-1])];
   const secondHalf = [g.ints([half]), g.ints([Hd]), g.ints([-1])];
   const rotate = (x: string, c: string, s: string) => {
@@ -323,11 +327,15 @@ function buildDecoder(p: ModelPreset, dtype: ElementType, rng: Random, lmHeadRow
     return g.node("Add", [g.node("Mul", [x, c]), g.node("Mul", [rotated, s])]);
   };
 
-  // Prefix-LM mask from the groups: key group non-zero and not above the query's group.
+  // Prefix-LM mask from the groups: key group non-zero and not above the query's group. Built once per run
+  // as [batch, 1, new positions × G, keys] (row s·G + g: query head g of new position s), the layout of the
+  // grouped scores below, so every layer uses it as is.
   const groups = g.node("Cast", [mask], { to: FLOAT });
-  const keyGroups = g.node("Unsqueeze", [groups, g.ints([1, 2, 3])]);
+  const keyGroups = g.node("Unsqueeze", [groups, g.ints([1, 2])]);
   const queryCount = g.node("Shape", [positionIds], { start: 1, end: 2 });
-  const queryGroups = g.node("Unsqueeze", [g.node("Slice", [groups, g.node("Neg", [queryCount]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]), g.ints([1, 2, 4])]);
+  const newGroups = g.node("Slice", [groups, g.node("Neg", [queryCount]), g.ints([Number.MAX_SAFE_INTEGER]), g.ints([1])]);
+  const rowGroups = g.node("Reshape", [g.node("Add", [g.node("Unsqueeze", [newGroups, g.ints([2])]), g.initializer("attention.group_rows", "float32", [1, 1, G], new Float32Array(G))]), g.ints([0, -1])]);
+  const queryGroups = g.node("Unsqueeze", [rowGroups, g.ints([1, 3])]);
   const allowed = g.node("And", [g.node("Greater", [keyGroups, g.scalar(0, "float32")]), g.node("LessOrEqual", [keyGroups, queryGroups])]);
   const blocked = g.scalar(fp16 ? -65504 : -1e9, dtype);
   const queryScale = g.scalar(1 / Math.sqrt(Hd), dtype);
@@ -335,18 +343,21 @@ function buildDecoder(p: ModelPreset, dtype: ElementType, rng: Random, lmHeadRow
   let h = g.node("Mul", [embeds, g.scalar(Math.sqrt(W), dtype)]);
   for (let l = 0; l < p.numLayers; l++) {
     const x = rmsNorm(h, normWeight(`layers.${l}.input_layernorm.weight`));
-    const q5 = g.node("Transpose", [g.node("Reshape", [g.node("MatMul", [x, weight(`layers.${l}.q_proj`, W, H * Hd)]), g.ints([0, 0, KVH, G, Hd])])], { perm: [0, 2, 3, 1, 4] });
-    const q = g.node("Mul", [rotate(q5, cos5, sin5), queryScale]);
+    // Multi-query attention without copies of the cache: the G query heads that share a KV head are the rows
+    // of one matrix ([batch, KV head, positions × G, head dim]), so each layer reads K and V once per step
+    // with one product each, and only the new positions' keys are transposed.
+    const q5 = g.node("Transpose", [g.node("Reshape", [g.node("MatMul", [x, weight(`layers.${l}.q_proj`, W, H * Hd)]), g.ints([0, 0, KVH, G, Hd])])], { perm: [0, 2, 1, 3, 4] });
+    const q = g.node("Reshape", [g.node("Mul", [rotate(q5, cos5, sin5), queryScale]), g.ints([0, KVH, -1, Hd])]);
     const heads = (value: string) => g.node("Transpose", [g.node("Reshape", [value, g.ints([0, 0, KVH, Hd])])], { perm: [0, 2, 1, 3] });
-    const k = rotate(heads(g.node("MatMul", [x, weight(`layers.${l}.k_proj`, W, KVH * Hd)])), cos4, sin4);
+    const k = g.node("Transpose", [rotate(heads(g.node("MatMul", [x, weight(`layers.${l}.k_proj`, W, KVH * Hd)])), cos4, sin4)], { perm: [0, 1, 3, 2] });
     const v = heads(g.node("MatMul", [x, weight(`layers.${l}.v_proj`, W, KVH * Hd)]));
-    const presentKey = g.node("Concat", [`past_key_values.${l}.key`, k], { axis: 2 }, [`present.${l}.key`]);
+    const presentKey = g.node("Concat", [`past_key_values.${l}.key`, k], { axis: 3 }, [`present.${l}.key`]);
     const presentValue = g.node("Concat", [`past_key_values.${l}.value`, v], { axis: 2 }, [`present.${l}.value`]);
-    const keysT = g.node("Transpose", [g.node("Unsqueeze", [presentKey, g.ints([2])])], { perm: [0, 1, 2, 4, 3] });
-    const scores = g.node("Where", [allowed, g.node("MatMul", [q, keysT]), blocked]);
+    const scores = g.node("Where", [allowed, g.node("MatMul", [q, presentKey]), blocked]);
     const probs = g.node("Softmax", [scores], { axis: -1 });
-    const context = g.node("MatMul", [probs, g.node("Unsqueeze", [presentValue, g.ints([2])])]);
-    const merged = g.node("Reshape", [g.node("Transpose", [context], { perm: [0, 3, 1, 2, 4] }), g.ints([0, 0, H * Hd])]);
+    // [batch, KV head, positions × G, head dim] → [batch, positions, KV head × G × head dim].
+    const context = g.node("Reshape", [g.node("MatMul", [probs, presentValue]), g.ints([0, 0, -1, G * Hd])]);
+    const merged = g.node("Reshape", [g.node("Transpose", [context], { perm: [0, 2, 1, 3] }), g.ints([0, 0, H * Hd])]);
     h = g.node("Add", [h, g.node("MatMul", [merged, weight(`layers.${l}.o_proj`, H * Hd, W)])]);
 
     const y = rmsNorm(h, normWeight(`layers.${l}.post_attention_layernorm.weight`));
@@ -362,8 +373,8 @@ function buildDecoder(p: ModelPreset, dtype: ElementType, rng: Random, lmHeadRow
   g.node("Cast", [logits], { to: FLOAT }, ["logits"]);
   g.output("logits", "float32", ["batch", "sequence_length", logitCount]);
   for (let l = 0; l < p.numLayers; l++) {
-    g.output(`present.${l}.key`, dtype, ["batch", KVH, "total_sequence_length", Hd]);
-    g.output(`present.${l}.value`, dtype, ["batch", KVH, "total_sequence_length", Hd]);
+    g.output(`present.${l}.key`, dtype, keyShape("total_sequence_length"));
+    g.output(`present.${l}.value`, dtype, valueShape("total_sequence_length"));
   }
   return g.serialize("pi0fast test model: Gemma-style decoder with a KV cache");
 }

@@ -45,7 +45,7 @@ describe("model directory validation", () => {
   it("names the graph, tensor and dimension that disagree with the manifest", async () => {
     const { dir } = await tinyModel();
     editManifest(dir, (json) => (json.decoder.head_dim = 32));
-    expect((await loadError(dir)).message).toMatch(/decoder_model\.onnx: input 'past_key_values\.0\.key' has dimension 3 = 16, expected 32/);
+    expect((await loadError(dir)).message).toMatch(/decoder_model\.onnx: input 'past_key_values\.0\.key' has dimension 2 = 16, expected 32/);
     editManifest(dir, (json) => {
       json.decoder.head_dim = 16;
       json.decoder.num_layers = 3;
@@ -56,6 +56,12 @@ describe("model directory validation", () => {
       json.dtype = "float16";
     });
     expect((await loadError(dir)).message).toMatch(/embed_tokens\.onnx: output 'inputs_embeds' is float32, expected float16/);
+    // The test models cache keys transposed; a manifest claiming the transformers.js layout is caught.
+    editManifest(dir, (json) => {
+      json.dtype = "float32";
+      json.key_cache_layout = "bhsd";
+    });
+    expect((await loadError(dir)).message).toMatch(/decoder_model\.onnx: input 'past_key_values\.0\.key' has dimension 2 = 16, expected the variable number of positions, key_cache_layout bhsd/);
   });
 
   it("names a corrupt or missing file", async () => {
