@@ -4,6 +4,7 @@
  * corrupts any non-ASCII string (an instruction "saisir la tasse rouge → bac" comes out truncated); this
  * one encodes UTF-8 and sizes by bytes. Reading stays with `MessageReader`, which is correct.
  */
+import os from "node:os";
 import type { MessageDefinition, MessageDefinitionField } from "@foxglove/message-definition";
 
 const SIZES: Readonly<Record<string, number>> = {
@@ -23,6 +24,21 @@ const SIZES: Readonly<Record<string, number>> = {
 };
 
 const utf8 = new TextEncoder();
+const LITTLE_ENDIAN_HOST = os.endianness() === "LE";
+
+type NumericArrayConstructor = { from(values: ArrayLike<number>): unknown; new (length: number): unknown };
+const TYPED_ARRAY_OF: Readonly<Record<string, NumericArrayConstructor>> = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  byte: Uint8Array,
+  char: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
 
 export class CdrMessageWriter {
   private readonly byName = new Map<string, MessageDefinition>();
@@ -36,8 +52,12 @@ export class CdrMessageWriter {
     for (const definition of definitions) if (definition.name !== undefined) this.byName.set(definition.name, definition);
   }
 
+  // Kept between messages: a stream of camera frames grows it once, not per frame.
+  private readonly buffer = new GrowableBuffer();
+
   writeMessage(message: unknown): Uint8Array {
-    const buffer = new GrowableBuffer();
+    const buffer = this.buffer;
+    buffer.reset();
     buffer.bytes(new Uint8Array([0, 1, 0, 0])); // encapsulation: CDR_LE
     this.writeStruct(buffer, this.root, message);
     return buffer.result();
@@ -64,13 +84,21 @@ export class CdrMessageWriter {
       this.writeOne(buffer, field, value);
       return;
     }
-    const items = value === undefined || value === null ? [] : Array.from(value as ArrayLike<unknown>);
+    const items = (value === undefined || value === null ? [] : value) as ArrayLike<unknown>;
     if (field.arrayLength !== undefined) {
       if (items.length !== field.arrayLength) throw new Error(`field '${field.name}' is a fixed array of ${field.arrayLength}, got ${items.length} items`);
     } else {
       buffer.scalar("uint32", items.length);
     }
-    for (const item of items) this.writeOne(buffer, field, item);
+    const bulk = field.isComplex !== true && LITTLE_ENDIAN_HOST ? TYPED_ARRAY_OF[field.type] : undefined;
+    if (bulk !== undefined && items.length > 0) {
+      // Numeric arrays (images, joint positions) go in one copy: same bytes as element by element.
+      const typed = items instanceof bulk ? (items as unknown as ArrayBufferView) : (bulk.from(items as ArrayLike<number>) as unknown as ArrayBufferView);
+      buffer.align(SIZES[field.type]!);
+      buffer.bytes(new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength));
+      return;
+    }
+    for (let i = 0; i < items.length; i += 1) this.writeOne(buffer, field, items[i]);
   }
 
   private writeOne(buffer: GrowableBuffer, field: MessageDefinitionField, value: unknown): void {
@@ -98,6 +126,10 @@ class GrowableBuffer {
   private view = new DataView(this.data.buffer);
   private length = 0;
 
+  reset(): void {
+    this.length = 0;
+  }
+
   private reserve(extra: number): void {
     if (this.length + extra <= this.data.length) return;
     let capacity = this.data.length * 2;
@@ -114,12 +146,19 @@ class GrowableBuffer {
     this.length += bytes.length;
   }
 
-  /** Writes a primitive aligned to its size, relative to the payload after the 4-byte encapsulation header. */
+  /** Pads to a multiple of `size` bytes, counted from the payload after the 4-byte encapsulation header. */
+  align(size: number): void {
+    const padding = (size - ((this.length - 4) % size)) % size;
+    this.reserve(padding);
+    this.data.fill(0, this.length, this.length + padding);
+    this.length += padding;
+  }
+
+  /** Writes a primitive aligned to its size. */
   scalar(type: string, value: unknown): void {
     const size = SIZES[type]!;
-    const padding = (size - ((this.length - 4) % size)) % size;
-    this.reserve(padding + size);
-    this.length += padding;
+    this.align(size);
+    this.reserve(size);
     const at = this.length;
     const view = this.view;
     switch (type) {

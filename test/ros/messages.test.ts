@@ -92,6 +92,19 @@ describe("CDR round trips", () => {
   });
 });
 
+describe("CdrMessageWriter arrays", () => {
+  it("writes a plain number array exactly as the typed array it stands for, with CDR alignment", () => {
+    const defs = serializationDefinitions("sensor_msgs/msg/JointState", definitions);
+    const writer = new CdrMessageWriter(defs);
+    const header = makeHeader(7n, "odd");
+    const typed = writer.writeMessage({ header, name: ["a"], position: new Float64Array([1.5, -2]), velocity: new Float64Array([]), effort: new Float64Array([3]) });
+    const plain = writer.writeMessage({ header, name: ["a"], position: [1.5, -2], velocity: [], effort: [3] });
+    expect([...plain]).toEqual([...typed]);
+    const decoded = new MessageReader(defs).readMessage(plain) as { position: Float64Array; effort: Float64Array };
+    expect([...decoded.position, ...decoded.effort]).toEqual([1.5, -2, 3]);
+  });
+});
+
 describe("normalizeMessage", () => {
   it("turns plain arrays into the typed arrays the types promise, recursively", () => {
     const chunk = normalizeMessage("pi0fast_ros/msg/ActionChunk", {
