@@ -1,6 +1,7 @@
 import path from "node:path";
 import cliProgress from "cli-progress";
 import type { CommandModule } from "yargs";
+import type { CommandBody } from "./command-body.js";
 import { InputError } from "../errors.js";
 import { BagReader } from "../bag/reader.js";
 import { makeSampleBags, type SampleBagOptions } from "../bag/sample.js";
@@ -107,18 +108,14 @@ export const bagInfoCommand: CommandModule<object, { bag: string; json: boolean;
   },
 };
 
-export const bagCommand: CommandModule<object, object> = {
-  command: "bag <command>",
-  describe: "Inspect rosbag2 bags (bag info <bag> [--json] [--verify])",
+export const bagCommand: CommandBody<object, object> = {
   builder: (y) => y.command(bagInfoCommand).demandCommand(1, "Name a bag command: info"),
   handler: () => undefined,
 };
 
 type SampleArgs = Omit<SampleBagOptions, "outDir" | "onEpisode"> & { out: string };
 
-export const makeSampleBagCommand: CommandModule<object, SampleArgs> = {
-  command: "make-sample-bag",
-  describe: "Write a realistic SO-100 recording (one bag per episode) for tests and demos",
+export const makeSampleBagCommand: CommandBody<object, SampleArgs> = {
   builder: (y) =>
     y
       .option("out", { type: "string", demandOption: true, describe: "new directory for the bags" })
@@ -143,9 +140,7 @@ interface ConvertArgs {
   progress: boolean;
 }
 
-export const convertCommand: CommandModule<object, ConvertArgs> = {
-  command: "convert <bags..>",
-  describe: "Convert rosbag2 bag(s) into a LeRobot v3.0 dataset (parquet + AV1 video)",
+export const convertCommand: CommandBody<object, ConvertArgs> = {
   builder: (y) =>
     y
       .positional("bags", { type: "string", array: true, demandOption: true, describe: "bag directories or files" })

@@ -5,6 +5,7 @@
 import path from "node:path";
 import cliProgress from "cli-progress";
 import type { Argv, CommandModule } from "yargs";
+import type { CommandBody } from "./command-body.js";
 import { openLeRobotDataset, resolveRepoId, type LeRobotDataset } from "../dataset/read.js";
 import { InputError } from "../errors.js";
 import { loadFastArtifact, writeFastArtifact, type FastMetadata } from "../fast/artifact.js";
@@ -88,9 +89,7 @@ interface TrainArgs {
   "max-episodes"?: number;
 }
 
-export const trainTokenizerCommand: CommandModule<object, TrainArgs> = {
-  command: "train-tokenizer",
-  describe: "Train a FAST action tokenizer on a LeRobot v3.0 dataset (the options of lerobot-train-tokenizer)",
+export const trainTokenizerCommand: CommandBody<object, TrainArgs> = {
   builder: (y) =>
     datasetOptions(y)
       .option("out", { type: "string", describe: "folder to write the tokenizer to (Hugging Face layout + metadata.json)", alias: ["output_dir", "output-dir"] })
@@ -208,9 +207,7 @@ function formatReport(report: ReconstructionReport): string {
   ].join("\n");
 }
 
-export const checkTokenizerCommand: CommandModule<object, CheckArgs> = {
-  command: "check-tokenizer",
-  describe: "Measure a FAST tokenizer's reconstruction error and compression on a LeRobot v3.0 dataset",
+export const checkTokenizerCommand: CommandBody<object, CheckArgs> = {
   builder: (y) =>
     datasetOptions(y)
       .option("tokenizer", { type: "string", demandOption: true, describe: "tokenizer folder (processor_config.json, tokenizer.json)", alias: ["tokenizer_path", "tokenizer-path"] })

@@ -1,7 +1,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError } from "../errors.js";
-import { COMMANDS } from "./commands.js";
+import { COMMANDS, requestedCommand } from "./commands.js";
 import { setAsideRosArgs } from "./ros-args.js";
 
 /**
@@ -9,7 +9,8 @@ import { setAsideRosArgs } from "./ros-args.js";
  * and exits 2; anything else prints its stack and exits 1.
  */
 export async function main(argv: string[]): Promise<void> {
-  let cli = yargs(setAsideRosArgs(argv))
+  const args = setAsideRosArgs(argv);
+  let cli = yargs(args)
     .scriptName("pi0fast")
     .usage("$0 <command> [options]")
     .strict()
@@ -23,7 +24,16 @@ export async function main(argv: string[]): Promise<void> {
       y.showHelp("error");
       throw new InputError(message);
     });
-  for (const command of COMMANDS) cli = cli.command(command);
+  const requested = requestedCommand(args);
+  for (const entry of COMMANDS) {
+    if (entry === requested) {
+      const body = await entry.load();
+      cli = cli.command({ command: entry.command, describe: entry.describe, builder: body.builder ?? {}, handler: body.handler });
+    } else {
+      // Listed for help and strict parsing; never run, so never loaded.
+      cli = cli.command(entry.command, entry.describe);
+    }
+  }
   await cli.parseAsync();
 }
 

@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import type { CommandBody } from "./command-body.js";
 import { InputError } from "../errors.js";
 import { findNode, readParamsFile, runOnRos, shutdownSignal, startLocal } from "../nodes/host.js";
 import { nodeNames } from "../nodes/index.js";
@@ -11,9 +12,7 @@ interface NodeArgs {
   namespace: string;
 }
 
-export const nodeCommand: CommandModule<object, NodeArgs> = {
-  command: "node <name>",
-  describe: "Run one node of the package (under ROS 2 with --graph ros; ROS arguments go after --ros-args)",
+export const nodeCommand: CommandBody<object, NodeArgs> = {
   builder: (yargs) =>
     yargs
       .positional("name", { type: "string", demandOption: true, describe: `the node: ${nodeNames().join(", ") || "(none yet)"}` })

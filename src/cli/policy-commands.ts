@@ -3,6 +3,7 @@
  * `pi0fast policy check` (load, validate, one inference on a synthetic observation, stage timings).
  */
 import type { Argv, CommandModule } from "yargs";
+import type { CommandBody } from "./command-body.js";
 import { InputError } from "../errors.js";
 import { Pi0FastPolicy, type PolicyInput } from "../policy/policy.js";
 import { PROVIDERS, type ProviderName } from "../policy/sessions.js";
@@ -16,9 +17,7 @@ interface MakeTestModelArgs {
   horizon: number;
 }
 
-export const makeTestModelCommand: CommandModule<object, MakeTestModelArgs> = {
-  command: "make-test-model",
-  describe: "Write a Pi0-FAST model directory with seeded random weights (tests, demos, GPU latency at real size)",
+export const makeTestModelCommand: CommandBody<object, MakeTestModelArgs> = {
   builder: (yargs: Argv) =>
     yargs
       .option("out", { type: "string", demandOption: true, describe: "Model directory to write" })
@@ -103,9 +102,7 @@ const checkCommand: CommandModule<object, CheckArgs> = {
   },
 };
 
-export const policyCommand: CommandModule = {
-  command: "policy <command>",
-  describe: "Policy model tools",
+export const policyCommand: CommandBody<object, object> = {
   builder: (yargs: Argv) => yargs.command(checkCommand).demandCommand(1, "Name a policy command: check"),
   handler: () => {},
 };

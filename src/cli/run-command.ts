@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import type { CommandBody } from "./command-body.js";
 import { InputError } from "../errors.js";
 import { nodesNamedIn, readParamsFile, shutdownSignal, startLocal } from "../nodes/host.js";
 import { nodeNames } from "../nodes/index.js";
@@ -8,9 +9,7 @@ interface RunArgs {
   namespace: string;
 }
 
-export const runCommand: CommandModule<object, RunArgs> = {
-  command: "run",
-  describe: "Run every node a params file names on one local graph (no ROS needed)",
+export const runCommand: CommandBody<object, RunArgs> = {
   builder: (yargs) =>
     yargs
       .option("config", { type: "string", demandOption: true, describe: "params file whose node sections (/**/<node>) say which nodes run" })

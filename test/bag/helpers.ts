@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -19,11 +18,7 @@ export function copyFixture(name: string): string {
   return target;
 }
 
-/** Runs the bag/dataset commands as the CLI does; returns exit code and output. */
-export function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "test/bag/cli.ts"), ...args], { encoding: "utf8", cwd: REPO_ROOT });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+export { runCli } from "../helpers/cli.js";
 
 /** Text outside ASCII: 2-, 3- and 4-byte UTF-8 sequences, which a UTF-16-sized writer truncates. */
 export const NON_ASCII_TEXTS = ["saisir la tasse → bac", "把杯子放进盒子里", "greif 🤖 zu", "ASCII only"];

@@ -1,15 +1,15 @@
 import { mkdtempSync, readFileSync, symlinkSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import yargs from "yargs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { checkTokenizerCommand, parseNormalizationMode, trainTokenizerCommand } from "../../src/cli/fast-commands.js";
+import { parseNormalizationMode } from "../../src/cli/fast-commands.js";
+import { main } from "../../src/cli/main.js";
 import { InputError } from "../../src/errors.js";
 import { FIXTURES } from "../helpers/system.js";
 
 const DATASET = path.join(FIXTURES, "lerobot_v3_reference");
 
-/** Runs the commands as src/cli/main.ts does (strict, bad input → InputError) and captures the output. */
+/** Runs `pi0fast <argv>` in-process through the real entry (bad input → InputError) and captures the output. */
 async function cli(argv: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   let stdout = "";
   let stderr = "";
@@ -17,15 +17,7 @@ async function cli(argv: string[]): Promise<{ stdout: string; stderr: string; ex
   const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
   process.exitCode = 0;
   try {
-    await yargs(argv)
-      .strict()
-      .command(trainTokenizerCommand)
-      .command(checkTokenizerCommand)
-      .fail((message, error) => {
-        if (error) throw error;
-        throw new InputError(message);
-      })
-      .parseAsync();
+    await main(argv);
     return { stdout, stderr, exitCode: Number(process.exitCode ?? 0) };
   } finally {
     out.mockRestore();
