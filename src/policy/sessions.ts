@@ -10,6 +10,7 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { InputError } from "../errors.js";
 import { MODEL_FILES, type Manifest } from "./manifest.js";
+import { noGpuReason } from "./vulkan.js";
 
 export const PROVIDERS = ["cuda", "webgpu", "cpu"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -68,8 +69,10 @@ export async function createSessions(dir: string, manifest: Manifest, options: S
   const embed = await load(file(MODEL_FILES.embed), cpuOptions);
   checkEmbed(embed, manifest, file(MODEL_FILES.embed));
 
-  for (const provider of order) {
-    const reason = provider === "cuda" ? cudaUnavailableReason() : provider === "webgpu" ? webgpuFailure : undefined;
+  for (const [index, provider] of order.entries()) {
+    // Without a GPU, WebGPU runs on a software Vulkan driver: only worth it when nothing better follows.
+    const cpuFollows = order.slice(index + 1).includes("cpu");
+    const reason = provider === "cuda" ? cudaUnavailableReason() : provider === "webgpu" ? (webgpuFailure ?? (cpuFollows ? noGpuReason() : undefined)) : undefined;
     if (reason !== undefined) {
       skipped.push({ provider, reason });
       warn(`execution provider ${provider} skipped: ${reason}`);

@@ -26,3 +26,24 @@ describe("GPU detection for WebGPU", () => {
     expect(noGpuReason(dir)).toMatch(/no GPU device .*software Vulkan driver, slower than the cpu provider/);
   });
 });
+
+describe("provider choice without a GPU", () => {
+  it("skips WebGPU for the cpu provider after it when no GPU device exists, and says why", async () => {
+    const { tinyModel, removeModels } = await import("./model-fixture.js");
+    const { Pi0FastPolicy } = await import("../../src/policy/policy.js");
+    const { dir } = await tinyModel({ seed: 5 });
+    const warnings: string[] = [];
+    const policy = await Pi0FastPolicy.load(dir, { providers: ["webgpu", "cpu"], warn: (message) => void warnings.push(message) });
+    try {
+      if (gpuDeviceNodes().length === 0) {
+        expect(policy.provider).toBe("cpu");
+        expect(warnings.join("\n")).toMatch(/execution provider webgpu skipped: no GPU device/);
+      } else {
+        expect(warnings.join("\n")).not.toMatch(/no GPU device/);
+      }
+    } finally {
+      policy.dispose();
+      removeModels();
+    }
+  });
+});
