@@ -8,7 +8,9 @@
  * matching rules (parameters.ts), validates the result with the node's zod schema and declares each
  * parameter with its value and a descriptor (type, description, range) — integers as bigint.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
 import type { z } from "zod";
 import { InputError } from "../errors.js";
 import type { Graph, Logger, ParametersChangedCallback, Publisher, Subscription, Timer } from "./graph.js";
@@ -100,18 +102,44 @@ const BEST_EFFORT = 2;
 const TRANSIENT_LOCAL = 1;
 const VOLATILE = 2;
 
+const HOW_TO_INSTALL =
+  "It installs only where ROS 2 is sourced: `source /opt/ros/<distro>/setup.bash && npm install rclnodejs@2.2.0`, " +
+  "or build the package with colcon. Use --graph local to run without ROS.";
+
+/**
+ * Why rclnodejs cannot be loaded here, checked before importing it: when its native addon does not load,
+ * rclnodejs runs `npm run rebuild`, whose first step deletes the working build of a ROS 2 that merely was
+ * not sourced in this shell. Undefined when it can be loaded.
+ */
+export function rclnodejsUnavailableReason(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (!env.ROS_DISTRO || !env.AMENT_PREFIX_PATH) {
+    return "ROS 2 is not sourced in this shell (ROS_DISTRO and AMENT_PREFIX_PATH are unset): source /opt/ros/<distro>/setup.bash and your workspace's install/setup.bash";
+  }
+  let packageDir: string;
+  try {
+    packageDir = path.dirname(createRequire(import.meta.url).resolve("rclnodejs/package.json"));
+  } catch {
+    return `rclnodejs is not installed. ${HOW_TO_INSTALL}`;
+  }
+  const built = path.join(packageDir, "build/Release/rclnodejs.node");
+  const prebuilt = path.join(packageDir, "prebuilds", `${process.platform}-${process.arch}`);
+  const hasPrebuilt = existsSync(prebuilt) && readdirSync(prebuilt).some((file) => file.startsWith(`${env.ROS_DISTRO}-`) && file.includes("-node-"));
+  if (!existsSync(built) && !hasPrebuilt) {
+    return `rclnodejs has no native build for ROS 2 ${env.ROS_DISTRO} (${built} is missing): with ROS 2 sourced, run \`npm rebuild rclnodejs\``;
+  }
+  return undefined;
+}
+
 /** Loads rclnodejs or explains, naming the fix, why it cannot be used here. */
 export async function loadRclnodejs(): Promise<RclnodejsApi> {
+  const unavailable = rclnodejsUnavailableReason();
+  if (unavailable !== undefined) throw new InputError(`--graph ros needs rclnodejs: ${unavailable}`);
   try {
     const imported = (await import("rclnodejs" as string)) as { default?: RclnodejsApi } & RclnodejsApi;
     return imported.default ?? imported;
   } catch (error) {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new InputError(
-      `--graph ros needs rclnodejs, which could not be loaded (${reason}). It installs only where ROS 2 is sourced: ` +
-        "`source /opt/ros/<distro>/setup.bash && npm install rclnodejs@2.2.0`, or build the package with colcon. " +
-        "Use --graph local to run without ROS.",
-    );
+    throw new InputError(`--graph ros needs rclnodejs, which could not be loaded (${reason}). ${HOW_TO_INSTALL}`);
   }
 }
 

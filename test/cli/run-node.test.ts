@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, startCli } from "../helpers/cli.js";
+import { REPO_ROOT } from "../helpers/system.js";
 
 /** Starts `pi0fast <args>`, waits for `ready` on stderr, sends SIGINT, returns the exit code and output. */
 async function startAndInterrupt(args: string[], ready: RegExp): Promise<{ code: number | null; stderr: string }> {
@@ -39,9 +40,14 @@ describe("pi0fast run / node with the package's nodes", () => {
     expect(result.code).toBe(0);
   });
 
-  it("explains what --graph ros needs when rclnodejs is not installed", () => {
-    const result = runCli(["node", "policy", "--graph", "ros", "--ros-args", "-r", "__ns:=/so100"]);
+  it("explains what --graph ros needs when ROS 2 is not sourced, without touching an installed rclnodejs build", () => {
+    const build = path.join(REPO_ROOT, "node_modules/rclnodejs/build/Release/rclnodejs.node");
+    const builtBefore = existsSync(build);
+    const env = { ...process.env, ROS_DISTRO: "", AMENT_PREFIX_PATH: "" };
+    const result = runCli(["node", "policy", "--graph", "ros", "--ros-args", "-r", "__ns:=/so100"], { env });
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/--graph ros needs rclnodejs, which could not be loaded .*source \/opt\/ros\/<distro>\/setup\.bash.*--graph local/s);
+    expect(result.stderr).toMatch(/--graph ros needs rclnodejs: ROS 2 is not sourced in this shell .*source \/opt\/ros\/<distro>\/setup\.bash/);
+    // rclnodejs, once imported without ROS, would run `npm run rebuild` and delete its own build first.
+    expect(existsSync(build)).toBe(builtBefore);
   });
 });

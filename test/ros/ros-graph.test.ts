@@ -158,3 +158,11 @@ describe("RosGraph on the rclnodejs 2.x API", () => {
     expect(graph.resolveTopic("action_chunk")).toBe("/so100/action_chunk");
   });
 });
+
+describe("loading rclnodejs", () => {
+  it("refuses before importing rclnodejs when ROS 2 is not sourced, naming the fix", async () => {
+    const { rclnodejsUnavailableReason } = await import("../../src/ros/ros-graph.js");
+    expect(rclnodejsUnavailableReason({ ROS_DISTRO: "jazzy" })).toMatch(/ROS 2 is not sourced .*AMENT_PREFIX_PATH/);
+    expect(rclnodejsUnavailableReason({ AMENT_PREFIX_PATH: "/opt/ros/jazzy" })).toMatch(/ROS 2 is not sourced/);
+  });
+});
