@@ -1,7 +1,19 @@
 /** The integer side of FAST: scaling, numpy rounding, frequency-major flattening is the `[T, D]` layout itself. */
 
+/** 1.5 · 2^52: adding it to |v| < 2^51 leaves no fraction bits, so the FPU's round-to-nearest-even rounds v. */
+const ROUNDING_MAGIC = 6755399441055744;
+const MAGIC_LIMIT = 2 ** 51;
+
 /** numpy `around` / `rint`: round half to even. */
 export function roundHalfEven(value: number): number {
+  // Fast path: (v + M) − M is exact round-half-even for |v| < 2^51 (both steps are exact but the one rounding
+  // of v's fraction, done by IEEE 754 in its default mode); no floor, compare or float modulo.
+  if (Math.abs(value) < MAGIC_LIMIT) return value + ROUNDING_MAGIC - ROUNDING_MAGIC;
+  return roundHalfEvenSlow(value);
+}
+
+/** Round half to even by floor and fraction: for |v| ≥ 2^51 (already an integer or a half), ±∞ and NaN. */
+function roundHalfEvenSlow(value: number): number {
   const floor = Math.floor(value);
   const fraction = value - floor;
   if (fraction < 0.5) return floor;

@@ -32,6 +32,31 @@ describe("orthonormal DCT", () => {
     );
   });
 
+  it("forward and inverse equal the plain matrix products (folded paths, odd and even T, any D)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 8 }), fc.integer(), (horizon, dims, seed) => {
+        let state = seed;
+        const chunk = Float64Array.from({ length: horizon * dims }, () => ((state = (state * 1103515245 + 12345) | 0) / 2 ** 31) * 3);
+        const basis = dctBasis(horizon);
+        const forward = dctOrtho(chunk, horizon, dims);
+        const inverse = idctOrtho(chunk, horizon, dims);
+        for (let k = 0; k < horizon; k++) {
+          for (let d = 0; d < dims; d++) {
+            let plain = 0;
+            let plainInverse = 0;
+            for (let n = 0; n < horizon; n++) {
+              plain += basis[k * horizon + n]! * chunk[n * dims + d]!;
+              plainInverse += basis[n * horizon + k]! * chunk[n * dims + d]!;
+            }
+            expect(Math.abs(forward[k * dims + d]! - plain)).toBeLessThan(1e-12);
+            expect(Math.abs(inverse[k * dims + d]! - plainInverse)).toBeLessThan(1e-12);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("rejects a chunk of the wrong size", () => {
     expect(() => dctOrtho(new Float64Array(11), 10, 1)).toThrow(/10×1/);
   });
@@ -62,5 +87,23 @@ print(json.dumps(out))`;
 describe("roundHalfEven", () => {
   it("rounds like numpy.around", () => {
     expect([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.4999, -2.5001, 3.7].map((x) => roundHalfEven(x) + 0)).toEqual([-2, -2, 0, 0, 2, 2, 2, -3, 4]);
+  });
+
+  it("matches the floor-and-fraction rule on both sides of the fast path's 2^51 limit", () => {
+    const reference = (value: number) => {
+      const floor = Math.floor(value);
+      const fraction = value - floor;
+      return fraction < 0.5 ? floor : fraction > 0.5 ? floor + 1 : floor % 2 === 0 ? floor : floor + 1;
+    };
+    const edges = [0.49999999999999994, 0.5000000000000001, 2 ** 51 - 0.5, 2 ** 51 - 1.5, 2 ** 51, 2 ** 51 + 1, 2 ** 52 + 2, 1e300, Infinity];
+    for (const value of edges.flatMap((x) => [x, -x])) expect(roundHalfEven(value) + 0).toBe(reference(value) + 0);
+    expect(roundHalfEven(Number.NaN)).toBeNaN();
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, min: -(2 ** 53), max: 2 ** 53 }), (value) => {
+        expect(roundHalfEven(value) + 0).toBe(reference(value) + 0);
+        expect(roundHalfEven(value + 0.5) + 0).toBe(reference(value + 0.5) + 0);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
