@@ -14,6 +14,11 @@ import { REPO_ROOT } from "../helpers/system.js";
 const envFile = process.env.PI0FAST_ROS_ENV ?? path.join(REPO_ROOT, ".ros/venv/ros2-env.sh");
 const overlay = process.env.PI0FAST_ROS_OVERLAY ?? path.join(REPO_ROOT, ".ros/overlay");
 const generated = path.join(REPO_ROOT, "node_modules/rclnodejs/generated/pi0fast_ros");
+/** The package installed by CMake (.ci/run sets it); REQUIRE_SYSTEM_DEPS makes it required. */
+const installPrefix = process.env.PI0FAST_ROS_INSTALL;
+if (installPrefix === undefined && process.env.REQUIRE_SYSTEM_DEPS === "1") {
+  throw new Error("PI0FAST_ROS_INSTALL is not set: .ci/run builds and installs the package with CMake and sets it");
+}
 
 function rosEnvironment(): NodeJS.ProcessEnv | undefined {
   const missing = [envFile, overlay, generated].filter((p) => !existsSync(p));
@@ -41,7 +46,7 @@ function rosEnvironment(): NodeJS.ProcessEnv | undefined {
 const rosEnv = rosEnvironment();
 
 describe.skipIf(rosEnv === undefined)("nodes on a real ROS 2 middleware", () => {
-  it("policy node and a driver node, two processes, exchange Observation and ActionChunk; launch-style params reach a namespaced node", async () => {
+  it(`${installPrefix !== undefined ? "installed policy_node (ros2 run layout)" : "policy node"} and a driver node, two processes, exchange Observation and ActionChunk; launch-style params reach a namespaced node`, async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "pi0fast-ros-"));
     const modelDir = path.join(dir, "model");
     await makeTestModel({ out: modelDir, preset: "tiny", seed: 3 });
@@ -54,11 +59,14 @@ describe.skipIf(rosEnv === undefined)("nodes on a real ROS 2 middleware", () => 
       `/itest/policy:\n  ros__parameters:\n    model_dir: ${JSON.stringify(modelDir)}\n    providers: [cpu]\n    trigger: observation\n    warmup_inferences: 0\n`,
     );
     const tsx = ["--import", "tsx"];
-    const policy = spawn(
-      process.execPath,
-      [...tsx, path.join(REPO_ROOT, "src/cli/bin.ts"), "node", "policy", "--graph", "ros", "--ros-args", "-r", "__node:=policy", "-r", "__ns:=/itest", "--params-file", paramsFile],
-      { env: rosEnv, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const rosArgs = ["--ros-args", "-r", "__node:=policy", "-r", "__ns:=/itest", "--params-file", paramsFile];
+    // Where CI built and installed the package (CMakeLists.txt), start the installed executable as
+    // `ros2 run pi0fast_ros policy_node` would; otherwise the same node from the sources.
+    const [command, args, env] =
+      installPrefix !== undefined
+        ? [path.join(installPrefix, "lib/pi0fast_ros/policy_node"), rosArgs, { ...rosEnv, AMENT_PREFIX_PATH: `${installPrefix}:${rosEnv!.AMENT_PREFIX_PATH}`, LD_LIBRARY_PATH: `${installPrefix}/lib:${rosEnv!.LD_LIBRARY_PATH}` }]
+        : [process.execPath, [...tsx, path.join(REPO_ROOT, "src/cli/bin.ts"), "node", "policy", "--graph", "ros", ...rosArgs], rosEnv];
+    const policy = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let policyLog = "";
     policy.stdout.on("data", (chunk: Buffer) => (policyLog += chunk.toString()));
     policy.stderr.on("data", (chunk: Buffer) => (policyLog += chunk.toString()));
