@@ -7,7 +7,7 @@ import { McapWriter } from "@mcap/core";
 import { FileHandleWritable } from "@mcap/nodejs";
 import { stringify as stringifyYaml } from "yaml";
 import { InputError } from "../errors.js";
-import { CdrMessageWriter } from "../ros/cdr.js";
+import { CdrMessageWriter } from "../msgs/cdr.js";
 import { canonicalTypeName } from "./metadata.js";
 import { STANDARD_MESSAGE_TEXT } from "./standard-text.js";
 

@@ -11,7 +11,7 @@ import { z } from "zod";
 import { InputError } from "../errors.js";
 import { Diagnostics } from "../ros/diagnostics.js";
 import { defineNode, type Graph } from "../ros/graph.js";
-import { Pi0fastRosActionChunkConstants as Decode, makeHeader, nsFromTime, type Pi0fastRosObservation } from "../ros/messages.js";
+import { Pi0fastRosActionChunkConstants as Decode, makeHeader, nsFromTime, type Pi0fastRosObservation } from "../msgs/messages.js";
 import { parseCalibration, type Calibration } from "../so100/calibration.js";
 import { Pi0FastPolicy, type PolicyImage, type PolicyInput, type PolicyResult } from "../policy/policy.js";
 import { MANIFEST_FILE } from "../policy/manifest.js";

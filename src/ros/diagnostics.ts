@@ -1,6 +1,6 @@
 /** `/diagnostics` reporting for a node (diagnostic_msgs/DiagnosticArray), the same on both graphs. */
 import type { Graph, Publisher } from "./graph.js";
-import { DiagnosticMsgsDiagnosticStatusConstants as Level, makeHeader, type DiagnosticMsgsDiagnosticArray } from "./messages.js";
+import { DiagnosticMsgsDiagnosticStatusConstants as Level, makeHeader, type DiagnosticMsgsDiagnosticArray } from "../msgs/messages.js";
 
 export type DiagnosticLevel = "ok" | "warn" | "error" | "stale";
 

@@ -3,7 +3,7 @@
  * on rclnodejs 2.x, `LocalGraph` in-process (tests, demo, replay on a simulated clock).
  */
 import type { z } from "zod";
-import type { MessageTypeName, MessageOf } from "./messages.js";
+import type { MessageTypeName, MessageOf } from "../msgs/messages.js";
 import type { QosOption } from "./qos.js";
 
 export interface Publisher<T> {

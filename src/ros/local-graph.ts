@@ -11,7 +11,7 @@ import type { z } from "zod";
 import { InputError } from "../errors.js";
 import { RealClock, SimulatedClock, type Clock } from "./clock.js";
 import type { Graph, Logger, ParametersChangedCallback, Publisher, Subscription, Timer } from "./graph.js";
-import type { MessageOf, MessageTypeName } from "./messages.js";
+import type { MessageOf, MessageTypeName } from "../msgs/messages.js";
 import { expandTopicName, remapTopic, type TopicRemap } from "./names.js";
 import { ParameterStore, fullyQualifiedName, resolveOverrides, type ParamsFileEntry } from "./parameters.js";
 import { resolveQos, type QosOption, type QosProfile } from "./qos.js";

@@ -12,7 +12,7 @@ import { InputError } from "../errors.js";
 import { RealClock } from "./clock.js";
 import type { Graph, Logger, NodeDefinition, NodeHandle, ParametersChangedCallback, Publisher, Subscription, Timer } from "./graph.js";
 import type { LocalBus, LogLevel } from "./local-graph.js";
-import type { MessageOf, MessageTypeName } from "./messages.js";
+import type { MessageOf, MessageTypeName } from "../msgs/messages.js";
 import { expandTopicName, remapTopic, type TopicRemap } from "./names.js";
 import { ParameterStore, fullyQualifiedName } from "./parameters.js";
 import { resolveQos, type QosOption } from "./qos.js";

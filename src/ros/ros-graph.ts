@@ -14,7 +14,7 @@ import path from "node:path";
 import type { z } from "zod";
 import { InputError } from "../errors.js";
 import type { Graph, Logger, ParametersChangedCallback, Publisher, Subscription, Timer } from "./graph.js";
-import { normalizeMessage, type MessageOf, type MessageTypeName } from "./messages.js";
+import { normalizeMessage, type MessageOf, type MessageTypeName } from "../msgs/messages.js";
 import { expandTopicName, remapTopic } from "./names.js";
 import {
   ParameterStore,

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { McapStorage } from "../../src/bag/mcap-storage.js";
 import { BagReader } from "../../src/bag/reader.js";
 import type { StorageFilter } from "../../src/bag/storage.js";
-import { CdrMessageWriter } from "../../src/ros/cdr.js";
+import { CdrMessageWriter } from "../../src/msgs/cdr.js";
 import { scratch } from "./helpers.js";
 
 const stringWriter = new CdrMessageWriter(parseRosmsg("string data", { ros2: true }));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { policyNode } from "../../src/nodes/policy.js";
 import { NODES } from "../../src/nodes/index.js";
 import { LocalBus } from "../../src/ros/local-graph.js";
-import { makeHeader, timeFromNs, type DiagnosticMsgsDiagnosticArray, type Pi0fastRosActionChunk, type Pi0fastRosObservation } from "../../src/ros/messages.js";
+import { makeHeader, timeFromNs, type DiagnosticMsgsDiagnosticArray, type Pi0fastRosActionChunk, type Pi0fastRosObservation } from "../../src/msgs/messages.js";
 import type { Manifest } from "../../src/policy/manifest.js";
 import { observation, removeModels, tinyModel } from "./model-fixture.js";
 

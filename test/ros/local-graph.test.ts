@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { LocalBus, type LogLevel } from "../../src/ros/local-graph.js";
-import { makeHeader, nsFromTime, timeFromNs, type StdMsgsString } from "../../src/ros/messages.js";
+import { makeHeader, nsFromTime, timeFromNs, type StdMsgsString } from "../../src/msgs/messages.js";
 import { parseParamsFile } from "../../src/ros/parameters.js";
 import { InputError } from "../../src/errors.js";
 

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createRosGraph } from "../../src/ros/ros-graph.js";
-import { makeHeader } from "../../src/ros/messages.js";
+import { makeHeader } from "../../src/msgs/messages.js";
 import { FakeDescriptor, FakeParameter, FakeQoS, FakeRange, FakeRclnodejs } from "./fake-rclnodejs.js";
 
 const schema = z.object({

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { makeHeader, nsFromTime } from "../../../src/ros/messages.js";
+import { makeHeader, nsFromTime } from "../../../src/msgs/messages.js";
 import { createRosGraph, loadRclnodejs } from "../../../src/ros/ros-graph.js";
 
 const modelDir = process.env.MODEL_DIR;

@@ -2,17 +2,17 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { MessageReader, MessageWriter } from "@foxglove/rosmsg2-serialization";
 import { describe, expect, it } from "vitest";
-import { CdrMessageWriter } from "../../src/ros/cdr.js";
-import { serializationDefinitions } from "../../src/ros/message-definitions.js";
-import { generateMessageModule } from "../../src/ros/message-codegen.js";
-import { readAllDefinitions } from "../../src/ros/message-files.js";
+import { CdrMessageWriter } from "../../src/msgs/cdr.js";
+import { serializationDefinitions } from "../../src/msgs/message-definitions.js";
+import { generateMessageModule } from "../../src/msgs/message-codegen.js";
+import { readAllDefinitions } from "../../src/msgs/message-files.js";
 import {
   Pi0fastRosActionChunkConstants,
   makeHeader,
   normalizeMessage,
   type MessageOf,
   type MessageTypeName,
-} from "../../src/ros/messages.js";
+} from "../../src/msgs/messages.js";
 import { REPO_ROOT } from "../helpers/system.js";
 
 const definitions = readAllDefinitions(path.join(REPO_ROOT, "msg"));
@@ -133,7 +133,7 @@ describe("normalizeMessage", () => {
 
 describe("generated message types", () => {
   it("are up to date with msg/ (run `npm run gen:msgs` after editing a .msg file)", () => {
-    const committed = readFileSync(path.join(REPO_ROOT, "src/ros/messages.generated.ts"), "utf8");
+    const committed = readFileSync(path.join(REPO_ROOT, "src/msgs/messages.generated.ts"), "utf8");
     expect(committed).toBe(generateMessageModule(definitions));
   });
 

@@ -1,5 +1,5 @@
 /**
- * Generates `src/ros/messages.generated.ts` from parsed message definitions: one TypeScript interface per
+ * Generates `src/msgs/messages.generated.ts` from parsed message definitions: one TypeScript interface per
  * message, the constants, a type map keyed by `pkg/msg/Type`, and the definitions themselves as data.
  * Run by `npm run gen:msgs`; a test regenerates in memory and fails when the committed file is stale.
  */

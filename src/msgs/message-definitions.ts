@@ -13,7 +13,9 @@ export const PACKAGE_NAME = "pi0fast_ros";
 export const STANDARD_MESSAGE_TYPES = [
   "std_msgs/msg/Header",
   "std_msgs/msg/String",
+  "std_msgs/msg/Bool",
   "std_msgs/msg/Float64MultiArray",
+  "trajectory_msgs/msg/JointTrajectory",
   "sensor_msgs/msg/Image",
   "sensor_msgs/msg/CompressedImage",
   "sensor_msgs/msg/JointState",

@@ -107,6 +107,11 @@ export interface SensorMsgsJointState {
   effort: Float64Array;
 }
 
+/** std_msgs/msg/Bool */
+export interface StdMsgsBool {
+  data: boolean;
+}
+
 /** std_msgs/msg/Float64MultiArray */
 export interface StdMsgsFloat64MultiArray {
   layout: StdMsgsMultiArrayLayout;
@@ -137,6 +142,22 @@ export interface StdMsgsString {
   data: string;
 }
 
+/** trajectory_msgs/msg/JointTrajectory */
+export interface TrajectoryMsgsJointTrajectory {
+  header: StdMsgsHeader;
+  joint_names: string[];
+  points: TrajectoryMsgsJointTrajectoryPoint[];
+}
+
+/** trajectory_msgs/msg/JointTrajectoryPoint */
+export interface TrajectoryMsgsJointTrajectoryPoint {
+  positions: Float64Array;
+  velocities: Float64Array;
+  accelerations: Float64Array;
+  effort: Float64Array;
+  time_from_start: RosTime;
+}
+
 /** Every message type the package uses, by its full ROS 2 name. */
 export interface MessageTypes {
   "diagnostic_msgs/msg/DiagnosticArray": DiagnosticMsgsDiagnosticArray;
@@ -149,11 +170,14 @@ export interface MessageTypes {
   "sensor_msgs/msg/CompressedImage": SensorMsgsCompressedImage;
   "sensor_msgs/msg/Image": SensorMsgsImage;
   "sensor_msgs/msg/JointState": SensorMsgsJointState;
+  "std_msgs/msg/Bool": StdMsgsBool;
   "std_msgs/msg/Float64MultiArray": StdMsgsFloat64MultiArray;
   "std_msgs/msg/Header": StdMsgsHeader;
   "std_msgs/msg/MultiArrayDimension": StdMsgsMultiArrayDimension;
   "std_msgs/msg/MultiArrayLayout": StdMsgsMultiArrayLayout;
   "std_msgs/msg/String": StdMsgsString;
+  "trajectory_msgs/msg/JointTrajectory": TrajectoryMsgsJointTrajectory;
+  "trajectory_msgs/msg/JointTrajectoryPoint": TrajectoryMsgsJointTrajectoryPoint;
 }
 
 /** Field lists (constants left out), for normalizing and serializing messages at run time. */
@@ -391,6 +415,12 @@ export const MESSAGE_FIELDS: Readonly<Record<keyof MessageTypes, readonly Messag
       "isArray": true
     }
   ],
+  "std_msgs/msg/Bool": [
+    {
+      "name": "data",
+      "type": "bool"
+    }
+  ],
   "std_msgs/msg/Float64MultiArray": [
     {
       "name": "layout",
@@ -443,6 +473,50 @@ export const MESSAGE_FIELDS: Readonly<Record<keyof MessageTypes, readonly Messag
     {
       "name": "data",
       "type": "string"
+    }
+  ],
+  "trajectory_msgs/msg/JointTrajectory": [
+    {
+      "name": "header",
+      "type": "std_msgs/msg/Header",
+      "isComplex": true
+    },
+    {
+      "name": "joint_names",
+      "type": "string",
+      "isArray": true
+    },
+    {
+      "name": "points",
+      "type": "trajectory_msgs/msg/JointTrajectoryPoint",
+      "isArray": true,
+      "isComplex": true
+    }
+  ],
+  "trajectory_msgs/msg/JointTrajectoryPoint": [
+    {
+      "name": "positions",
+      "type": "float64",
+      "isArray": true
+    },
+    {
+      "name": "velocities",
+      "type": "float64",
+      "isArray": true
+    },
+    {
+      "name": "accelerations",
+      "type": "float64",
+      "isArray": true
+    },
+    {
+      "name": "effort",
+      "type": "float64",
+      "isArray": true
+    },
+    {
+      "name": "time_from_start",
+      "type": "duration"
     }
   ]
 };
