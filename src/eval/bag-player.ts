@@ -106,7 +106,7 @@ export class BagPlayer {
    * due before it fire first), and its subscribers have run before the next one. Leaves the clock at the last
    * message's time. The bus clock must not be past the first message.
    */
-  async playSimulated(bus: LocalBus, options: { namespace?: string } = {}): Promise<PlayStats> {
+  async playSimulated(bus: LocalBus, options: { namespace?: string; onMessage?: (busTopic: string, timeNs: bigint) => void } = {}): Promise<PlayStats> {
     if (!bus.clock.simulated) throw new Error("playSimulated needs a LocalBus with a simulated clock; use playRealTime on a real one");
     if (bus.clock.nowNs() > this.firstNs) throw new InputError(`${this.bag.path}: the bus clock (${bus.clock.nowNs()} ns) is already past the bag's first message (${this.firstNs} ns)`);
     const { graph, tracks } = this.attach(bus, options.namespace ?? "/");
@@ -120,6 +120,7 @@ export class BagPlayer {
         await bus.flush();
         messages++;
         lastBagTimeNs = recorded.logTimeNs;
+        options.onMessage?.(track.publisher.topic, recorded.logTimeNs);
       }
     } finally {
       graph.destroy();

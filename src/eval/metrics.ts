@@ -101,112 +101,233 @@ export function skippedSteps(chunk: ChunkArrival): number {
   return Math.min(chunk.horizon, Math.ceil(Number(chunk.arrivalNs - chunk.stampNs) / dtNs - 1e-9));
 }
 
-export function computeMetrics(record: ReplayRecord): ReplayMetrics {
-  const dims = record.jointNames.length;
-  const periodS = Number(record.controlPeriodNs) / 1e9;
-  const usable = record.chunks.filter((chunk) => chunk.decodeStatus !== Decode.DECODE_FAILED);
-  const firstArrival = usable.reduce<bigint | undefined>((first, chunk) => (first === undefined || chunk.arrivalNs < first ? chunk.arrivalNs : first), undefined);
-  const endNs = record.recordedAction.endNs;
-  const window = firstArrival === undefined ? [] : record.commands.filter((command) => command.timeNs >= firstArrival && command.timeNs <= endNs);
+/** Grows by doubling; the control periods of a long run (a 10-minute demo: 60k ticks, 480 kB). */
+class GrowingSamples {
+  private values = new Float64Array(1024);
+  length = 0;
 
-  // tracking error against the recorded action at the command times
-  const absSum = new Float64Array(dims);
-  const squareSum = new Float64Array(dims);
-  const maxAbs = new Float64Array(dims);
-  const truth = new Float64Array(dims);
-  const truthRows: Float64Array[] = [];
-  for (const command of window) {
-    record.recordedAction.at(command.timeNs, truth);
-    truthRows.push(Float64Array.from(truth));
-    for (let d = 0; d < dims; d++) {
-      const error = Math.abs(command.positionsRad[d]! - truth[d]!);
-      absSum[d] = absSum[d]! + error;
-      squareSum[d] = squareSum[d]! + error * error;
-      if (error > maxAbs[d]!) maxAbs[d] = error;
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
     }
-  }
-  const n = window.length;
-  const joints: Record<string, JointMetrics> = {};
-  record.jointNames.forEach((name, d) => {
-    joints[name] = {
-      mae_rad: n > 0 ? absSum[d]! / n : null,
-      rmse_rad: n > 0 ? Math.sqrt(squareSum[d]! / n) : null,
-      max_abs_error_rad: n > 0 ? maxAbs[d]! : null,
-      max_step_rad: maxStep(record.commands, d),
-      jerk_rms_rad_s3: jerkRms(window.map((command) => command.positionsRad[d]!), periodS),
-      recorded_jerk_rms_rad_s3: jerkRms(truthRows.map((row) => row[d]!), periodS),
-    };
-  });
-  const total = (values: Float64Array) => values.reduce((sum, value) => sum + value, 0);
-
-  // control periods between consecutive commands (all of them: the clock runs before the first chunk too)
-  const periodsMs: number[] = [];
-  let ticksMissed = 0;
-  for (let k = 1; k < record.commands.length; k++) {
-    const periodNs = Number(record.commands[k]!.timeNs - record.commands[k - 1]!.timeNs);
-    periodsMs.push(periodNs / 1e6);
-    ticksMissed += Math.max(0, Math.round(periodNs / Number(record.controlPeriodNs)) - 1);
-  }
-  const nominalMs = Number(record.controlPeriodNs) / 1e6;
-
-  // underruns: window ticks later than the last step of every usable chunk arrived by then
-  const byArrival = [...usable].sort((a, b) => (a.arrivalNs < b.arrivalNs ? -1 : a.arrivalNs > b.arrivalNs ? 1 : 0));
-  let underruns = 0;
-  let next = 0;
-  let coveredUntilNs: bigint | undefined;
-  for (const command of window) {
-    while (next < byArrival.length && byArrival[next]!.arrivalNs <= command.timeNs) {
-      const chunk = byArrival[next++]!;
-      const lastStepNs = chunk.stampNs + BigInt(Math.round((chunk.horizon - 1) * chunk.dtS * 1e9));
-      if (coveredUntilNs === undefined || lastStepNs > coveredUntilNs) coveredUntilNs = lastStepNs;
-    }
-    if (coveredUntilNs === undefined || command.timeNs > coveredUntilNs) underruns++;
+    this.values[this.length++] = value;
   }
 
-  const stepMaxima = record.jointNames.map((name) => joints[name]!.max_step_rad).filter((value): value is number => value !== null);
-  const status = { ok: 0, repaired: 0, failed: 0 };
-  for (const chunk of record.chunks) {
-    if (chunk.decodeStatus === Decode.DECODE_OK) status.ok++;
-    else if (chunk.decodeStatus === Decode.DECODE_REPAIRED) status.repaired++;
-    else status.failed++;
+  toArray(): number[] {
+    return Array.from(this.values.subarray(0, this.length));
   }
-  const jitter = percentiles(periodsMs.map((period) => Math.abs(period - nominalMs)));
-  const periods = percentiles(periodsMs);
-  return {
-    window: {
-      start_ns: n > 0 ? String(window[0]!.timeNs) : null,
-      end_ns: n > 0 ? String(window[n - 1]!.timeNs) : null,
-      duration_s: n > 1 ? Number(window[n - 1]!.timeNs - window[0]!.timeNs) / 1e9 : 0,
-      ticks: n,
-    },
-    tracking: {
-      mae_rad: n > 0 ? total(absSum) / (n * dims) : null,
-      rmse_rad: n > 0 ? Math.sqrt(total(squareSum) / (n * dims)) : null,
-      max_abs_error_rad: n > 0 ? Math.max(...maxAbs) : null,
-    },
-    joints,
-    latency_ms: percentiles(record.chunks.map((chunk) => chunk.inferenceLatencyMs)),
-    chunk_age_on_arrival_ms: percentiles(record.chunks.map((chunk) => Number(chunk.arrivalNs - chunk.stampNs) / 1e6)),
-    control: {
-      nominal_period_ms: nominalMs,
-      period_ms: { ...periods, min: periodsMs.length > 0 ? Math.min(...periodsMs) : null },
-      jitter_ms: jitter,
-      ticks_missed: ticksMissed,
-    },
-    decode_status: status,
-    chunks: record.chunks.length,
-    replan_requests: record.replanRequests,
-    skipped_steps: usable.reduce((sum, chunk) => sum + skippedSteps(chunk), 0),
-    underruns,
-    max_step_rad: stepMaxima.length > 0 ? Math.max(...stepMaxima) : null,
-  };
 }
 
-function maxStep(commands: readonly CommandSample[], d: number): number | null {
-  if (commands.length < 2) return null;
-  let max = 0;
-  for (let k = 1; k < commands.length; k++) max = Math.max(max, Math.abs(commands[k]!.positionsRad[d]! - commands[k - 1]!.positionsRad[d]!));
-  return max;
+/** Running sums of a per-joint error. */
+class ErrorSums {
+  readonly abs: Float64Array;
+  readonly square: Float64Array;
+  readonly max: Float64Array;
+  count = 0;
+
+  constructor(dims: number) {
+    this.abs = new Float64Array(dims);
+    this.square = new Float64Array(dims);
+    this.max = new Float64Array(dims);
+  }
+
+  add(errors: ArrayLike<number>): void {
+    for (let d = 0; d < this.abs.length; d++) {
+      const error = Math.abs(errors[d]!);
+      this.abs[d] = this.abs[d]! + error;
+      this.square[d] = this.square[d]! + error * error;
+      if (error > this.max[d]!) this.max[d] = error;
+    }
+    this.count++;
+  }
+}
+
+/** Running sum of squared third differences of one signal at a fixed period. */
+class JerkSums {
+  private readonly last: number[] = [];
+  private sum = 0;
+  private count = 0;
+
+  add(value: number): void {
+    if (this.last.length === 3) {
+      const [a, b, c] = this.last as [number, number, number];
+      const third = value - 3 * c + 3 * b - a;
+      this.sum += third * third;
+      this.count++;
+      this.last.shift();
+    }
+    this.last.push(value);
+  }
+
+  rms(periodS: number): number | null {
+    return this.count > 0 ? Math.sqrt(this.sum / this.count) / periodS ** 3 : null;
+  }
+}
+
+export interface AccumulatorOptions {
+  jointNames: readonly string[];
+  controlPeriodNs: bigint;
+  /** The truth commands are compared with at their times (replay: the recorded action); it also ends the window. */
+  reference?: JointTrajectory;
+}
+
+/**
+ * The metrics as events arrive, in time order: chunks on arrival, commands at their ticks. Memory is bounded
+ * by the chunks and the control periods (for their percentiles), so a long live run can feed it too. Without
+ * a `reference`, tracking errors come from `addTrackingError` (the demo: arm position against its command).
+ */
+export class MetricsAccumulator {
+  private readonly dims: number;
+  private readonly periodS: number;
+  private readonly tracking: ErrorSums;
+  private readonly jerk: JerkSums[];
+  private readonly referenceJerk: JerkSums[];
+  private readonly maxStep: Float64Array;
+  private readonly periodsMs = new GrowingSamples();
+  private readonly latenciesMs: number[] = [];
+  private readonly agesMs: number[] = [];
+  private readonly truth: Float64Array;
+  private previous: CommandSample | undefined;
+  private ticksMissed = 0;
+  private windowStartNs: bigint | undefined;
+  private windowEndNs: bigint | undefined;
+  private windowTicks = 0;
+  private engaged = false;
+  private coveredUntilNs: bigint | undefined;
+  private underruns = 0;
+  private skipped = 0;
+  private chunks = 0;
+  private requests = 0;
+  private readonly status = { ok: 0, repaired: 0, failed: 0 };
+
+  constructor(private readonly options: AccumulatorOptions) {
+    this.dims = options.jointNames.length;
+    this.periodS = Number(options.controlPeriodNs) / 1e9;
+    this.tracking = new ErrorSums(this.dims);
+    this.jerk = options.jointNames.map(() => new JerkSums());
+    this.referenceJerk = options.jointNames.map(() => new JerkSums());
+    this.maxStep = new Float64Array(this.dims);
+    this.truth = new Float64Array(this.dims);
+  }
+
+  addChunk(chunk: ChunkArrival): void {
+    this.chunks++;
+    this.latenciesMs.push(chunk.inferenceLatencyMs);
+    this.agesMs.push(Number(chunk.arrivalNs - chunk.stampNs) / 1e6);
+    if (chunk.decodeStatus === Decode.DECODE_OK) this.status.ok++;
+    else if (chunk.decodeStatus === Decode.DECODE_REPAIRED) this.status.repaired++;
+    else {
+      this.status.failed++;
+      return; // a failed chunk holds no steps: it neither engages nor covers anything
+    }
+    this.engaged = true;
+    this.skipped += skippedSteps(chunk);
+    const lastStepNs = chunk.stampNs + BigInt(Math.round((chunk.horizon - 1) * chunk.dtS * 1e9));
+    if (this.coveredUntilNs === undefined || lastStepNs > this.coveredUntilNs) this.coveredUntilNs = lastStepNs;
+  }
+
+  addReplanRequest(): void {
+    this.requests++;
+  }
+
+  addCommand(command: CommandSample): void {
+    const previous = this.previous;
+    if (previous !== undefined) {
+      const periodNs = Number(command.timeNs - previous.timeNs);
+      this.periodsMs.push(periodNs / 1e6);
+      this.ticksMissed += Math.max(0, Math.round(periodNs / Number(this.options.controlPeriodNs)) - 1);
+      for (let d = 0; d < this.dims; d++) this.maxStep[d] = Math.max(this.maxStep[d]!, Math.abs(command.positionsRad[d]! - previous.positionsRad[d]!));
+    }
+    this.previous = command;
+    const reference = this.options.reference;
+    if (!this.engaged || (reference !== undefined && command.timeNs > reference.endNs)) return;
+    // in the window: from the first usable chunk's arrival to the end of the reference
+    this.windowStartNs ??= command.timeNs;
+    this.windowEndNs = command.timeNs;
+    this.windowTicks++;
+    if (this.coveredUntilNs === undefined || command.timeNs > this.coveredUntilNs) this.underruns++;
+    for (let d = 0; d < this.dims; d++) this.jerk[d]!.add(command.positionsRad[d]!);
+    if (reference !== undefined) {
+      reference.at(command.timeNs, this.truth);
+      for (let d = 0; d < this.dims; d++) {
+        this.referenceJerk[d]!.add(this.truth[d]!);
+        this.truth[d] = command.positionsRad[d]! - this.truth[d]!;
+      }
+      this.tracking.add(this.truth);
+    }
+  }
+
+  /** A tracking error measured elsewhere (per joint, radians), e.g. the arm's position against its command. */
+  addTrackingError(errorsRad: ArrayLike<number>): void {
+    this.tracking.add(errorsRad);
+  }
+
+  result(): ReplayMetrics {
+    const { dims, tracking } = this;
+    const n = tracking.count;
+    const hasSteps = this.periodsMs.length > 0;
+    const joints: Record<string, JointMetrics> = {};
+    this.options.jointNames.forEach((name, d) => {
+      joints[name] = {
+        mae_rad: n > 0 ? tracking.abs[d]! / n : null,
+        rmse_rad: n > 0 ? Math.sqrt(tracking.square[d]! / n) : null,
+        max_abs_error_rad: n > 0 ? tracking.max[d]! : null,
+        max_step_rad: hasSteps ? this.maxStep[d]! : null,
+        jerk_rms_rad_s3: this.jerk[d]!.rms(this.periodS),
+        recorded_jerk_rms_rad_s3: this.referenceJerk[d]!.rms(this.periodS),
+      };
+    });
+    const total = (values: Float64Array) => values.reduce((sum, value) => sum + value, 0);
+    const periodsMs = this.periodsMs.toArray();
+    const nominalMs = Number(this.options.controlPeriodNs) / 1e6;
+    return {
+      window: {
+        start_ns: this.windowStartNs !== undefined ? String(this.windowStartNs) : null,
+        end_ns: this.windowEndNs !== undefined ? String(this.windowEndNs) : null,
+        duration_s: this.windowStartNs !== undefined ? Number(this.windowEndNs! - this.windowStartNs) / 1e9 : 0,
+        ticks: this.windowTicks,
+      },
+      tracking: {
+        mae_rad: n > 0 ? total(tracking.abs) / (n * dims) : null,
+        rmse_rad: n > 0 ? Math.sqrt(total(tracking.square) / (n * dims)) : null,
+        max_abs_error_rad: n > 0 ? Math.max(...tracking.max) : null,
+      },
+      joints,
+      latency_ms: percentiles(this.latenciesMs),
+      chunk_age_on_arrival_ms: percentiles(this.agesMs),
+      control: {
+        nominal_period_ms: nominalMs,
+        period_ms: { ...percentiles(periodsMs), min: periodsMs.length > 0 ? Math.min(...periodsMs) : null },
+        jitter_ms: percentiles(periodsMs.map((period) => Math.abs(period - nominalMs))),
+        ticks_missed: this.ticksMissed,
+      },
+      decode_status: { ...this.status },
+      chunks: this.chunks,
+      replan_requests: this.requests,
+      skipped_steps: this.skipped,
+      underruns: this.underruns,
+      max_step_rad: hasSteps ? Math.max(...this.maxStep) : null,
+    };
+  }
+}
+
+/**
+ * The metrics of a whole record: chunks and commands fed in time order (a chunk before a command of the same
+ * instant: a tick at the arrival time already sees it).
+ */
+export function computeMetrics(record: ReplayRecord): ReplayMetrics {
+  const accumulator = new MetricsAccumulator({ jointNames: record.jointNames, controlPeriodNs: record.controlPeriodNs, reference: record.recordedAction });
+  const chunks = [...record.chunks].sort((a, b) => (a.arrivalNs < b.arrivalNs ? -1 : a.arrivalNs > b.arrivalNs ? 1 : 0));
+  let next = 0;
+  for (const command of record.commands) {
+    while (next < chunks.length && chunks[next]!.arrivalNs <= command.timeNs) accumulator.addChunk(chunks[next++]!);
+    accumulator.addCommand(command);
+  }
+  while (next < chunks.length) accumulator.addChunk(chunks[next++]!);
+  for (let r = 0; r < record.replanRequests; r++) accumulator.addReplanRequest();
+  return accumulator.result();
 }
 
 /** RMS of the third finite difference over the period, rad/s³. */
