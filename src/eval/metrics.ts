@@ -232,6 +232,16 @@ export class MetricsAccumulator {
     this.requests++;
   }
 
+  /** Steps skipped on arrival so far. */
+  get skippedSteps(): number {
+    return this.skipped;
+  }
+
+  /** Window ticks no usable chunk covered so far. */
+  get underrunTicks(): number {
+    return this.underruns;
+  }
+
   addCommand(command: CommandSample): void {
     const previous = this.previous;
     if (previous !== undefined) {
