@@ -15,6 +15,7 @@ export interface CommandSample {
 }
 
 export interface ChunkArrival {
+  chunkId?: number;
   /** When the chunk reached the blender (bus time). */
   arrivalNs: bigint;
   /** Its header stamp: step i is meant for stamp + i·dt. */

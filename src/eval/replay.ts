@@ -56,7 +56,10 @@ export interface ReplayResult {
   metrics: ReplayMetrics;
   jointNames: readonly string[];
   commands: CommandSample[];
+  /** Chunks as the blender received them (after the latency injector). */
   chunks: ChunkArrival[];
+  /** Chunks as the policy answered (before the injector): their stamps are the observations'. */
+  policyChunks: { chunkId: number; stampNs: bigint; answeredNs: bigint }[];
   recordedAction: JointTrajectory;
   /** The bag time span replayed. */
   bagDurationS: number;
@@ -113,6 +116,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
   const commands: CommandSample[] = [];
   const chunks: ChunkArrival[] = [];
+  const policyChunks: ReplayResult["policyChunks"] = [];
   let replanRequests = 0;
   const recorder = bus.createGraph("eval_recorder");
   recorder.createSubscription("sensor_msgs/msg/JointState", "joint_command", { profile: "reliable", depth: 1000 }, (command) => {
@@ -120,7 +124,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     commands.push({ timeNs: nsFromTime(command.header.stamp), positionsRad: Float64Array.from(positions) });
   });
   recorder.createSubscription("pi0fast_ros/msg/ActionChunk", "action_chunk", { profile: "reliable", depth: 1000 }, (chunk) => {
-    chunks.push({ arrivalNs: recorder.nowNs(), stampNs: nsFromTime(chunk.header.stamp), dtS: chunk.dt_s, horizon: chunk.horizon, decodeStatus: chunk.decode_status, inferenceLatencyMs: chunk.inference_latency_ms });
+    chunks.push({ chunkId: chunk.chunk_id, arrivalNs: recorder.nowNs(), stampNs: nsFromTime(chunk.header.stamp), dtS: chunk.dt_s, horizon: chunk.horizon, decodeStatus: chunk.decode_status, inferenceLatencyMs: chunk.inference_latency_ms });
+  });
+  recorder.createSubscription("pi0fast_ros/msg/ActionChunk", UNDELAYED_CHUNKS, { profile: "reliable", depth: 1000 }, (chunk) => {
+    policyChunks.push({ chunkId: chunk.chunk_id, stampNs: nsFromTime(chunk.header.stamp), answeredNs: recorder.nowNs() });
   });
   recorder.createSubscription("pi0fast_ros/msg/ReplanRequest", "replan_request", { profile: "reliable", depth: 1000 }, () => void replanRequests++);
 
@@ -152,5 +159,5 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     replanRequests,
     recordedAction,
   });
-  return { latency: options.latency, metrics, jointNames: settings.joint_names, commands, chunks, recordedAction, bagDurationS: Number(player.durationNs) / 1e9, wallS };
+  return { latency: options.latency, metrics, jointNames: settings.joint_names, commands, chunks, policyChunks, recordedAction, bagDurationS: Number(player.durationNs) / 1e9, wallS };
 }
