@@ -63,6 +63,8 @@ export interface DemoSummary {
   memory: { t: number; rssMb: number }[];
   /** The last seconds of command and arm position, for the report. */
   trace: TraceSample[];
+  /** Every chunk's reported latency (a few per second). */
+  chunkLatenciesMs: number[];
 }
 
 /** Trace points kept: the last 20 s at 20 Hz. */
@@ -74,6 +76,7 @@ export class DemoMonitor {
   private readonly observations = new Ring<bigint>(300);
   private observationCount = 0;
   private readonly latenciesMs = new Ring<number>(50);
+  private readonly allLatenciesMs: number[] = [];
   private readonly periodsMs = new Ring<number>(500);
   private readonly errors = new Ring<number>(200);
   /** Recent commands, to find the one of a joint state's instant. */
@@ -101,6 +104,7 @@ export class DemoMonitor {
   onChunk(chunk: ChunkArrival): void {
     this.accumulator.addChunk(chunk);
     this.latenciesMs.push(chunk.inferenceLatencyMs);
+    this.allLatenciesMs.push(chunk.inferenceLatencyMs);
   }
 
   onReplanRequest(): void {
@@ -159,7 +163,7 @@ export class DemoMonitor {
   }
 
   summary(nowNs: bigint): DemoSummary {
-    return { durationS: Number(nowNs - this.startNs) / 1e9, observations: this.observationCount, metrics: this.accumulator.result(), memory: [...this.memory], trace: this.trace.values() };
+    return { durationS: Number(nowNs - this.startNs) / 1e9, observations: this.observationCount, metrics: this.accumulator.result(), memory: [...this.memory], trace: this.trace.values(), chunkLatenciesMs: [...this.allLatenciesMs] };
   }
 }
 

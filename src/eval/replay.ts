@@ -118,18 +118,19 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   const chunks: ChunkArrival[] = [];
   const policyChunks: ReplayResult["policyChunks"] = [];
   let replanRequests = 0;
+  // Best-effort subscriptions: they hear reliable and best-effort publishers alike.
   const recorder = bus.createGraph("eval_recorder");
-  recorder.createSubscription("sensor_msgs/msg/JointState", "joint_command", { profile: "reliable", depth: 1000 }, (command) => {
+  recorder.createSubscription("sensor_msgs/msg/JointState", "joint_command", { profile: "sensor", depth: 1000 }, (command) => {
     const positions = settings.joint_names.map((joint) => command.position[command.name.indexOf(joint)] ?? Number.NaN);
     commands.push({ timeNs: nsFromTime(command.header.stamp), positionsRad: Float64Array.from(positions) });
   });
-  recorder.createSubscription("pi0fast_ros/msg/ActionChunk", "action_chunk", { profile: "reliable", depth: 1000 }, (chunk) => {
+  recorder.createSubscription("pi0fast_ros/msg/ActionChunk", "action_chunk", { profile: "sensor", depth: 1000 }, (chunk) => {
     chunks.push({ chunkId: chunk.chunk_id, arrivalNs: recorder.nowNs(), stampNs: nsFromTime(chunk.header.stamp), dtS: chunk.dt_s, horizon: chunk.horizon, decodeStatus: chunk.decode_status, inferenceLatencyMs: chunk.inference_latency_ms });
   });
-  recorder.createSubscription("pi0fast_ros/msg/ActionChunk", UNDELAYED_CHUNKS, { profile: "reliable", depth: 1000 }, (chunk) => {
+  recorder.createSubscription("pi0fast_ros/msg/ActionChunk", UNDELAYED_CHUNKS, { profile: "sensor", depth: 1000 }, (chunk) => {
     policyChunks.push({ chunkId: chunk.chunk_id, stampNs: nsFromTime(chunk.header.stamp), answeredNs: recorder.nowNs() });
   });
-  recorder.createSubscription("pi0fast_ros/msg/ReplanRequest", "replan_request", { profile: "reliable", depth: 1000 }, () => void replanRequests++);
+  recorder.createSubscription("pi0fast_ros/msg/ReplanRequest", "replan_request", { profile: "sensor", depth: 1000 }, () => void replanRequests++);
 
   const handles: NodeHandle[] = [];
   const graphs = [recorder];
