@@ -4,7 +4,7 @@
  * The header stamp is the set's newest source stamp: nothing in the observation is younger than it.
  */
 import { makeHeader, timeFromNs, type Pi0fastRosObservation, type SensorMsgsCompressedImage, type SensorMsgsImage, type SensorMsgsJointState } from "../msgs/messages.js";
-import { imageMessageToRgb, toModelInput, type ImageResize } from "./image.js";
+import { imageMessageToModelInput, type ImageResize } from "./image.js";
 import { jointPositionsToState, type StateMapping } from "./state.js";
 
 /** What the observation is built for: the model's cameras, input size and state. */
@@ -38,7 +38,7 @@ export async function assembleObservation(spec: ObservationSpec, frames: readonl
   const state = jointPositionsToState(jointState.message.name, jointState.message.position, spec.state, jointState.where);
   const images = await Promise.all(
     frames.map(async (frame): Promise<SensorMsgsImage> => {
-      const rgb = await toModelInput(await imageMessageToRgb(frame.camera.type, frame.camera.message as unknown as Record<string, unknown>, frame.where), spec.imageSize, spec.resize);
+      const rgb = await imageMessageToModelInput(frame.camera.type, frame.camera.message as unknown as Record<string, unknown>, spec.imageSize, spec.resize, frame.where);
       return { header: makeHeader(frame.stampNs, frame.camera.message.header.frame_id), height: rgb.height, width: rgb.width, encoding: "rgb8", is_bigendian: 0, step: rgb.width * 3, data: rgb.data };
     }),
   );

@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { BadImageError, compressedImageToRgb, imageMessageToRgb, padGeometry, rawImageToRgb, resizeRgb, resizeWithPad, toModelInput } from "../../src/observation/image.js";
+import { BadImageError, compressedImageToRgb, imageMessageToModelInput, imageMessageToRgb, padGeometry, rawImageToRgb, resizeRgb, resizeWithPad, toModelInput } from "../../src/observation/image.js";
 
 const W = 3;
 const H = 2;
@@ -95,5 +95,28 @@ describe("resize with pad (openpi / LeRobot geometry)", () => {
     expect(await resizeWithPad(image, 320, 239)).toBe(image);
     expect((await toModelInput(image, 32, "fill")).data.every((v) => v === 90)).toBe(true);
     expect((await toModelInput(image, 32, "pad")).data.filter((v) => v === 0).length).toBeGreaterThan(0);
+  });
+});
+
+describe("image message → model input", () => {
+  it("gives the same pixels for packed rgb8 (passed to sharp as is), padded rows and bgr8", async () => {
+    const width = 40;
+    const height = 30;
+    const rgbPixels = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 13 + (i >> 7)) & 0xff);
+    const packed = { width, height, encoding: "rgb8", is_bigendian: 0, step: width * 3, data: rgbPixels };
+    const paddedData = new Uint8Array((width * 3 + 4) * height).fill(0xee);
+    const bgrData = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      paddedData.set(rgbPixels.subarray(y * width * 3, (y + 1) * width * 3), y * (width * 3 + 4));
+      for (let x = 0; x < width; x++) bgrData.set([...rgbPixels.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)].reverse(), (y * width + x) * 3);
+    }
+    const padded = { ...packed, step: width * 3 + 4, data: paddedData };
+    const bgr = { ...packed, encoding: "bgr8", data: bgrData };
+    const out = async (message: Record<string, unknown>) => (await imageMessageToModelInput("sensor_msgs/msg/Image", message, 16, "pad", "t")).data;
+    const reference = await out(packed);
+    expect(reference.length).toBe(16 * 16 * 3);
+    expect(await out(padded)).toEqual(reference);
+    expect(await out(bgr)).toEqual(reference);
+    await expect(out({ ...packed, data: rgbPixels.subarray(0, 100) })).rejects.toThrow(/t: 40×30 rgb8 with step 120 needs 3600 bytes but carries 100/);
   });
 });
