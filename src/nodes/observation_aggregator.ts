@@ -15,7 +15,7 @@ import { IMAGE_RESIZE_MODES } from "../observation/image.js";
 import { LatestSynchronizer } from "../observation/latest.js";
 import { assembleObservation, type CameraMessage, type ObservationSpec } from "../observation/observation.js";
 import { RateLimiter } from "../observation/rate-limiter.js";
-import { stateMapping } from "../observation/state.js";
+import { stateMapping, stateShapeProblem } from "../observation/state.js";
 import { POLICY_UNITS } from "../policy/manifest.js";
 import { Diagnostics } from "../ros/diagnostics.js";
 import { defineNode, type Graph, type Subscription, type Timer } from "../ros/graph.js";
@@ -39,7 +39,18 @@ export const observationAggregatorParameters = z.object({
   state_units: z.array(z.enum(POLICY_UNITS)).min(1).default(["degrees"]).describe("Units of the policy's state (its dataset's): one for all joints or one per joint"),
   calibration_file: z.string().default("").describe("LeRobot calibration JSON, needed by the range_m100_100 / range_0_100 units"),
   default_instruction: z.string().default("").describe("Instruction used until one arrives on 'instruction'; empty = none (no observation without one)"),
-});
+})
+  // Rules across parameters, so a live change that breaks one is rejected before it is accepted.
+  .superRefine((p, context) => {
+    const cameras = p.camera_names.length;
+    const fail = (path: string, message: string) => context.addIssue({ code: "custom", path: [path], message });
+    if (p.camera_topics.length !== cameras) fail("camera_topics", `${p.camera_topics.length} camera_topics for ${cameras} camera_names; expected one topic per camera`);
+    if (p.camera_transports.length !== 1 && p.camera_transports.length !== cameras) fail("camera_transports", `${p.camera_transports.length} camera_transports for ${cameras} cameras; expected one for all or one per camera`);
+    if (new Set(p.camera_names).size !== cameras) fail("camera_names", `[${p.camera_names.join(", ")}] names a camera twice`);
+    const state = stateShapeProblem({ joints: p.state_joints, names: p.state_names, units: p.state_units });
+    if (state !== undefined) fail(p.state_names.length !== 0 && p.state_names.length !== p.state_joints.length ? "state_names" : "state_units", state);
+    if (p.calibration_file === "" && p.state_units.some((unit) => unit.startsWith("range"))) fail("state_units", "the range_m100_100 / range_0_100 units need a LeRobot calibration file, and calibration_file is empty");
+  });
 
 export type ObservationAggregatorParameters = z.infer<typeof observationAggregatorParameters>;
 
@@ -124,12 +135,8 @@ class ObservationAggregator {
 
   /** Validates the parameters as a whole and subscribes to the inputs they name. */
   private configure(p: ObservationAggregatorParameters): Configuration {
+    // The schema checked the counts; what needs the calibration file is checked here.
     const cameras = p.camera_names.length;
-    if (p.camera_topics.length !== cameras) throw new InputError(`parameters of ${this.graph.nodeName}: ${p.camera_topics.length} camera_topics for ${cameras} camera_names; expected one topic per camera`);
-    if (p.camera_transports.length !== 1 && p.camera_transports.length !== cameras) {
-      throw new InputError(`parameters of ${this.graph.nodeName}: ${p.camera_transports.length} camera_transports for ${cameras} cameras; expected one for all or one per camera`);
-    }
-    if (new Set(p.camera_names).size !== cameras) throw new InputError(`parameters of ${this.graph.nodeName}: camera_names [${p.camera_names.join(", ")}] name a camera twice`);
     const calibration = p.calibration_file !== "" ? readCalibrationFile(p.calibration_file) : undefined;
     const state = stateMapping({ joints: p.state_joints, names: p.state_names, units: p.state_units, calibration }, `parameters of ${this.graph.nodeName}`);
     const spec: ObservationSpec = { cameraNames: p.camera_names, imageSize: p.image_size, resize: p.image_resize, state };

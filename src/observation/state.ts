@@ -29,12 +29,9 @@ export function stateMapping(
   source: string,
 ): StateMapping {
   const { joints, calibration } = config;
-  if (joints.length === 0) throw new InputError(`${source}: no state joints; expected the JointState names of the policy's state`);
+  const problem = stateShapeProblem(config);
+  if (problem !== undefined) throw new InputError(`${source}: ${problem}`);
   const names = config.names.length === 0 ? joints : config.names;
-  if (names.length !== joints.length) throw new InputError(`${source}: ${names.length} state names for ${joints.length} joints; expected one name per joint (or none: the joint names)`);
-  if (config.units.length !== 1 && config.units.length !== joints.length) {
-    throw new InputError(`${source}: ${config.units.length} state units for ${joints.length} joints; expected one unit for all or one per joint`);
-  }
   const units = joints.map((_, i) => config.units[config.units.length === 1 ? 0 : i]!);
   units.forEach((unit, i) => {
     if (unit.startsWith("range") && calibration?.[joints[i]!] === undefined) {
@@ -42,6 +39,15 @@ export function stateMapping(
     }
   });
   return { joints, names, units, calibration };
+}
+
+/** What is wrong with the counts of joints, names and units, if anything (the calibration aside). */
+export function stateShapeProblem(config: { joints: readonly string[]; names: readonly string[]; units: readonly PolicyUnit[] }): string | undefined {
+  const { joints, names, units } = config;
+  if (joints.length === 0) return "no state joints; expected the JointState names of the policy's state";
+  if (names.length !== 0 && names.length !== joints.length) return `${names.length} state names for ${joints.length} joints; expected one name per joint (or none: the joint names)`;
+  if (units.length !== 1 && units.length !== joints.length) return `${units.length} state units for ${joints.length} joints; expected one unit for all or one per joint`;
+  return undefined;
 }
 
 /** Positions (radians) of a JointState → the mapped joints in their units; `where` names the message in errors. */

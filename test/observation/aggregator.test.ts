@@ -4,7 +4,7 @@ import { makeHeader, nsFromTime, type DiagnosticMsgsDiagnosticArray, type Pi0fas
 import { NODES } from "../../src/nodes/index.js";
 import { observationAggregatorNode } from "../../src/nodes/observation_aggregator.js";
 import { policyNode } from "../../src/nodes/policy.js";
-import { LocalBus } from "../../src/ros/local-graph.js";
+import { LocalBus, type LocalGraph } from "../../src/ros/local-graph.js";
 import { SO100_JOINTS } from "../../src/so100/calibration.js";
 import { removeModels, tinyModel } from "../policy/model-fixture.js";
 
@@ -34,6 +34,7 @@ interface Event {
 
 interface Rig {
   bus: LocalBus;
+  graph: LocalGraph;
   observations: Pi0fastRosObservation[];
   diagnostics: DiagnosticMsgsDiagnosticArray[];
   /** Two cameras at 30 Hz (the second 2 ms after the first), joint states at 100 Hz, for `seconds`. */
@@ -61,6 +62,7 @@ async function rig(parameters: Record<string, unknown>, options: { instruction?:
   const handle = await observationAggregatorNode.create(graph, graph.declareParameters(observationAggregatorNode.parameters));
   return {
     bus,
+    graph,
     observations,
     diagnostics,
     scenario(seconds, o = {}) {
@@ -233,15 +235,37 @@ describe("observation aggregator on a simulated clock", () => {
     }
   });
 
+  it("applies a parameter change, and rejects one that breaks a rule across parameters", async () => {
+    const r = await rig({}, { instruction: "wave" });
+    try {
+      expect(r.graph.setParameters({ camera_topics: ["camera/front/image_raw"] })).toEqual({
+        successful: false,
+        reason: "parameter change: parameter 'camera_topics' = [\"camera/front/image_raw\"]: 1 camera_topics for 2 camera_names; expected one topic per camera",
+      });
+      expect(r.graph.setParameters({ max_rate_hz: 5 })).toEqual({ successful: true });
+      await r.play(r.scenario(1), START_NS + 1_000n * MS);
+      // Both cameras still (the bad change was refused), at the new rate: one per 200 ms slot.
+      expect(r.observations.length).toBeGreaterThanOrEqual(4);
+      expect(r.observations.length).toBeLessThanOrEqual(6);
+      expect(r.observations.every((o) => o.images.length === 2)).toBe(true);
+    } finally {
+      await r.stop();
+    }
+  });
+
   it("refuses inconsistent parameters with a message naming them", async () => {
     const bus = new LocalBus({ clock: START_NS, logSink: () => {} });
     const create = (parameters: Record<string, unknown>) => {
       const graph = bus.createGraph("observation_aggregator", { parameters });
       return observationAggregatorNode.create(graph, graph.declareParameters(observationAggregatorNode.parameters));
     };
-    expect(() => create({ camera_topics: ["a"] })).toThrow("parameters of observation_aggregator: 1 camera_topics for 2 camera_names; expected one topic per camera");
-    expect(() => create({ camera_transports: ["raw", "raw", "raw"] })).toThrow(/3 camera_transports for 2 cameras/);
-    expect(() => create({ state_units: ["range_0_100"] })).toThrow(/joint 'shoulder_pan' is in range_0_100, which needs its motor in a LeRobot calibration file; none was given/);
+    expect(() => create({ camera_topics: ["a"] })).toThrow(
+      `parameters of node '/observation_aggregator': parameter 'camera_topics' = ["a"]: 1 camera_topics for 2 camera_names; expected one topic per camera`,
+    );
+    expect(() => create({ camera_transports: ["raw", "raw", "raw"] })).toThrow(/parameter 'camera_transports' = .*: 3 camera_transports for 2 cameras/);
+    expect(() => create({ camera_names: ["a", "a"] })).toThrow(/parameter 'camera_names' = .*: \[a, a\] names a camera twice/);
+    expect(() => create({ state_names: ["x"] })).toThrow(/parameter 'state_names' = .*: 1 state names for 6 joints/);
+    expect(() => create({ state_units: ["range_0_100"] })).toThrow(`parameter 'state_units' = ["range_0_100"]: the range_m100_100 / range_0_100 units need a LeRobot calibration file, and calibration_file is empty`);
     expect(() => create({ calibration_file: "/nonexistent/so100.json", state_units: ["range_0_100"] })).toThrow(/calibration file \/nonexistent\/so100.json: cannot read it as JSON/);
     bus.close();
   });
