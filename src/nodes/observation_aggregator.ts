@@ -96,7 +96,7 @@ class ObservationAggregator {
   private readonly publisher;
   private readonly timer: Timer;
   private instruction: string | undefined;
-  private instructionTopic: string;
+  private readonly instructionTopic: string;
   private inFlight: Promise<void> | undefined;
   private pendingSet: MatchedSet | undefined;
   private stopped = false;
