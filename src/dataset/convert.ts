@@ -4,10 +4,11 @@
  * ffmpeg. Memory holds a few frames per camera and the (small) numeric columns, whatever the bag size.
  */
 import { InputError } from "../errors.js";
+import { stampText } from "../msgs/messages.js";
 import { BagReader, type BagMessage } from "../bag/reader.js";
 import { BadImageError, imageMessageToRgb, resizeRgb, type RgbImage } from "../observation/image.js";
+import { jointPositionsToState } from "../observation/state.js";
 import type { Calibration } from "../so100/calibration.js";
-import { fromRadians } from "../so100/units.js";
 import { LeRobotDatasetWriter, type CameraFeature } from "./lerobot-writer.js";
 import { unitOf, type JointsMapping, type LoadedMapping } from "./mapping.js";
 import { frameTimeNs, StreamResampler } from "./resample.js";
@@ -37,27 +38,8 @@ export function jointVector(message: Record<string, unknown>, joints: JointsMapp
   const names = message.name as string[] | undefined;
   const positions = message.position as ArrayLike<number> | undefined;
   if (!Array.isArray(names) || positions === undefined) throw new InputError(`${where}: not a JointState (no name/position arrays)`);
-  const out = new Float32Array(joints.joints.length);
-  joints.joints.forEach((joint, i) => {
-    const index = names.indexOf(joint);
-    if (index < 0 || index >= positions.length) {
-      throw new InputError(`${where}: joint '${joint}' is not in this JointState (it has: ${names.join(", ") || "no names"})`);
-    }
-    const rad = positions[index]!;
-    const unit = unitOf(joints, joint);
-    if (unit === "radians") {
-      out[i] = rad;
-      return;
-    }
-    const motor = calibration?.[joint];
-    if (unit !== "degrees" && motor === undefined) throw new InputError(`${where}: the calibration has no motor '${joint}', which unit ${unit} needs`);
-    out[i] = fromRadians(rad, unit, motor);
-  });
-  return out;
-}
-
-function stampText(timeNs: bigint): string {
-  return `${timeNs / 1_000_000_000n}.${String(timeNs % 1_000_000_000n).padStart(9, "0")} s`;
+  const units = joints.joints.map((joint) => unitOf(joints, joint));
+  return Float32Array.from(jointPositionsToState(names, positions, { joints: joints.joints, units, calibration }, where));
 }
 
 /** Peeks at the first message of each camera topic to learn the video size when the mapping omits it. */
