@@ -19,10 +19,19 @@ const SAMPLE_MAPPING = path.join(REPO_ROOT, "config/convert.sample.yaml");
 const haveFfmpeg = hasProgram("ffmpeg", ["-version"]);
 const haveScript = hasProgram("script", ["--version"]);
 
-/** ffmpeg processes still running with an argument under `dir`. */
+/** ffmpeg processes still running with an argument under `dir` (from /proc: no ps needed). */
 function ffmpegUnder(dir: string): string[] {
-  const ps = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout.split("\n");
-  return ps.filter((line) => line.startsWith("ffmpeg") && line.includes(dir));
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (path.basename(args[0] ?? "") === "ffmpeg" && args.some((arg) => arg.includes(dir))) found.push(args.join(" "));
+  }
+  return found;
 }
 
 describe.skipIf(!haveFfmpeg)("convert on the command line", () => {
