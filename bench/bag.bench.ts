@@ -61,7 +61,7 @@ async function convertChild(args: string[]): Promise<void> {
 }
 
 async function encodeFps(dir: string, frames: number): Promise<number> {
-  const encoder = new VideoEncoder({ file: path.join(dir, "encode.mp4"), width: 640, height: 480, fps: 30 });
+  const encoder = new VideoEncoder({ file: path.join(dir, "encode.mp4"), label: "bench camera", width: 640, height: 480, fps: 30 });
   const frame = new Uint8Array(640 * 480 * 3);
   const started = performance.now();
   for (let i = 0; i < frames; i++) {

@@ -5,8 +5,8 @@
  * and an instruction String starts each episode.
  */
 import path from "node:path";
-import { mkdirSync, renameSync, rmSync, existsSync } from "node:fs";
 import { InputError } from "../errors.js";
+import { StagedOutput } from "../output-dir.js";
 import { SO100_JOINTS } from "../so100/calibration.js";
 import { BagWriter, type BagStorage } from "./writer.js";
 import { seededRandom } from "../random.js";
@@ -20,6 +20,8 @@ export interface SampleBagOptions {
   width: number;
   height: number;
   seed: number;
+  /** Replace an existing non-empty `outDir`. */
+  overwrite?: boolean;
   /** Called after each episode is written. */
   onEpisode?: (index: number, bagDir: string) => void;
 }
@@ -268,30 +270,27 @@ export async function writeSampleEpisode(bagDir: string, options: SampleBagOptio
   }
 }
 
-/** Writes `<outDir>/episode_000 …` (one bag per episode), through a temporary folder renamed at the end. */
+/**
+ * Writes `<outDir>/episode_000 …` (one bag per episode) through a staged output: `outDir` new or empty, or
+ * replaced with `overwrite`; an interrupted run leaves nothing.
+ */
 export async function makeSampleBags(options: SampleBagOptions): Promise<string[]> {
-  if (options.width < 64 || options.height < 64 || options.width % 2 !== 0 || options.height % 2 !== 0) {
-    throw new InputError(`--width ${options.width} --height ${options.height}: expected even sizes of at least 64 px (AV1 encoding needs them)`);
-  }
-  if (!(options.seconds > 0) || options.episodes < 1 || options.cameras < 0) {
-    throw new InputError(`--seconds ${options.seconds} --episodes ${options.episodes} --cameras ${options.cameras}: expected positive values`);
-  }
-  if (existsSync(options.outDir)) throw new InputError(`${options.outDir}: already exists; make-sample-bag writes a new directory`);
-  const partial = `${options.outDir}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  mkdirSync(partial, { recursive: true });
-  try {
+  const positive = (name: string, value: number, integer: boolean) => {
+    if (!(Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value)))) throw new InputError(`--${name} ${value}: expected a positive ${integer ? "integer" : "number"}`);
+  };
+  positive("episodes", options.episodes, true);
+  positive("seconds", options.seconds, false);
+  positive("cameras", options.cameras, true);
+  positive("width", options.width, true);
+  positive("height", options.height, true);
+  return StagedOutput.write(options.outDir, { overwrite: options.overwrite ?? false, label: `--out ${options.outDir}` }, async (staging) => {
     const names: string[] = [];
     for (let episode = 0; episode < options.episodes; episode++) {
       const name = `episode_${String(episode).padStart(3, "0")}`;
-      await writeSampleEpisode(path.join(partial, name), options, episode);
+      await writeSampleEpisode(path.join(staging, name), options, episode);
       names.push(name);
       options.onEpisode?.(episode, path.join(options.outDir, name));
     }
-    renameSync(partial, options.outDir);
     return names.map((name) => path.join(options.outDir, name));
-  } catch (error) {
-    rmSync(partial, { recursive: true, force: true });
-    throw error;
-  }
+  });
 }

@@ -1,12 +1,17 @@
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import cliProgress from "cli-progress";
-import type { CommandModule } from "yargs";
+import type { Argv, CommandModule } from "yargs";
 import type { CommandBody } from "./command-body.js";
 import { InputError } from "../errors.js";
 import { BagReader } from "../bag/reader.js";
-import { makeSampleBags, type SampleBagOptions } from "../bag/sample.js";
-import { convertBags, type BadFramePolicy } from "../dataset/convert.js";
+import { makeSampleBags, SAMPLE_CAMERA_NAMES, type SampleBagOptions } from "../bag/sample.js";
+import { convertBags, type BadFramePolicy, type EpisodeSummary } from "../dataset/convert.js";
+import { bagFacts, mappingYaml, proposeMapping } from "../dataset/init-mapping.js";
 import { loadMapping } from "../dataset/mapping.js";
+import { StagedOutput } from "../output-dir.js";
+import { exitCleanlyOnSignals } from "./interrupt.js";
+import { numberOption, OVERWRITE_OPTION, POSITIVE_INTEGER, SEED } from "./options.js";
 
 export interface BagInfo {
   path: string;
@@ -113,29 +118,37 @@ export const bagCommand: CommandBody<object, object> = {
   handler: () => undefined,
 };
 
-type SampleArgs = Omit<SampleBagOptions, "outDir" | "onEpisode"> & { out: string };
+type SampleArgs = Omit<SampleBagOptions, "outDir" | "onEpisode"> & { out: string; overwrite: boolean };
 
 export const makeSampleBagCommand: CommandBody<object, SampleArgs> = {
   builder: (y) =>
     y
-      .option("out", { type: "string", demandOption: true, describe: "new directory for the bags" })
+      .option("out", { type: "string", demandOption: true, describe: "folder for the bags (new or empty)" })
+      .option("overwrite", OVERWRITE_OPTION)
       .option("format", { choices: ["mcap", "sqlite3"] as const, default: "mcap" as const })
-      .option("episodes", { type: "number", default: 3 })
-      .option("seconds", { type: "number", default: 10 })
-      .option("cameras", { type: "number", default: 2 })
-      .option("width", { type: "number", default: 320 })
-      .option("height", { type: "number", default: 240 })
-      .option("seed", { type: "number", default: 0 }),
+      .option("episodes", numberOption("episodes", POSITIVE_INTEGER, { default: 3, describe: "one bag each" }))
+      .option("seconds", numberOption("seconds", { above: 0, max: 3600 }, { default: 10, describe: "length of each episode" }))
+      .option("cameras", numberOption("cameras", { integer: true, min: 1, max: SAMPLE_CAMERA_NAMES.length }, { default: 2, describe: SAMPLE_CAMERA_NAMES.join(", ") }))
+      .option("width", numberOption("width", { integer: true, min: 1, max: 3840 }, { default: 320, describe: "image width (px)" }))
+      .option("height", numberOption("height", { integer: true, min: 1, max: 2160 }, { default: 240, describe: "image height (px)" }))
+      .option("seed", numberOption("seed", SEED, { default: 0 })) as unknown as Argv<SampleArgs>,
   handler: async (args) => {
-    const bags = await makeSampleBags({ outDir: args.out, format: args.format, episodes: args.episodes, seconds: args.seconds, cameras: args.cameras, width: args.width, height: args.height, seed: args.seed });
-    process.stdout.write(`wrote ${bags.length} ${args.format} bag(s):\n${bags.map((bag) => `  ${bag}`).join("\n")}\n`);
+    const interrupt = exitCleanlyOnSignals("make-sample-bag", args.out);
+    try {
+      const bags = await makeSampleBags({ outDir: args.out, overwrite: args.overwrite, format: args.format, episodes: args.episodes, seconds: args.seconds, cameras: args.cameras, width: args.width, height: args.height, seed: args.seed });
+      process.stdout.write(`wrote ${bags.length} ${args.format} bag(s):\n${bags.map((bag) => `  ${bag}`).join("\n")}\n`);
+    } finally {
+      interrupt.dispose();
+    }
   },
 };
 
 interface ConvertArgs {
   bags: string[];
-  mapping: string;
-  out: string;
+  mapping?: string;
+  out?: string;
+  "init-mapping"?: string;
+  overwrite: boolean;
   "on-bad-frame": BadFramePolicy;
   progress: boolean;
 }
@@ -144,35 +157,77 @@ export const convertCommand: CommandBody<object, ConvertArgs> = {
   builder: (y) =>
     y
       .positional("bags", { type: "string", array: true, demandOption: true, describe: "bag directories or files" })
-      .option("mapping", { type: "string", demandOption: true, describe: "mapping YAML (see config/convert.sample.yaml)" })
-      .option("out", { type: "string", demandOption: true, describe: "new dataset directory" })
+      .option("mapping", { type: "string", describe: "mapping YAML (see config/convert.sample.yaml)" })
+      .option("out", { type: "string", describe: "dataset folder to write (new or empty)" })
+      .option("init-mapping", { type: "string", describe: "write a starting mapping for these bags to this file instead of converting" })
+      .option("overwrite", OVERWRITE_OPTION)
       .option("on-bad-frame", { choices: ["skip", "fail"] as const, default: "fail" as const, describe: "an image that does not match its header" })
-      .option("progress", { type: "boolean", default: process.stderr.isTTY === true, describe: "show a progress bar" }),
+      .option("progress", { type: "boolean", default: process.stderr.isTTY === true, describe: "show a progress bar (default on a terminal; otherwise one line per episode)" }) as unknown as Argv<ConvertArgs>,
   handler: async (args) => {
+    if (args["init-mapping"] !== undefined) {
+      if (args.mapping !== undefined || args.out !== undefined) throw new InputError("--init-mapping writes a mapping and converts nothing; leave out --mapping and --out (run convert with the mapping afterwards)");
+      await initMapping(args.bags, args["init-mapping"], args.overwrite);
+      return;
+    }
+    if (args.mapping === undefined) throw new InputError("--mapping: missing; give a mapping YAML (--init-mapping <file> writes one for these bags)");
+    if (args.out === undefined) throw new InputError("--out: missing; give the dataset folder to write");
+    const out = args.out;
     const mapping = loadMapping(args.mapping);
-    const bar = args.progress ? new cliProgress.SingleBar({ format: "convert [{bar}] {percentage}% | {value}/{total} messages", stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+    const bar = args.progress ? new cliProgress.SingleBar({ format: "convert [{bar}] {percentage}% | {value}/{total} messages | {episodes} episode(s)", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
     let started = false;
+    let episodes = 0;
+    const interrupt = exitCleanlyOnSignals("convert", out);
     try {
       const summary = await convertBags({
         bags: args.bags,
         mapping,
-        outDir: args.out,
+        outDir: out,
+        overwrite: args.overwrite,
         onBadFrame: args["on-bad-frame"],
+        signal: interrupt.signal,
         onProgress: (read, total) => {
           if (bar === undefined) return;
           if (!started) {
-            bar.start(total, 0);
+            bar.start(total, 0, { episodes });
             started = true;
           }
-          bar.update(read);
+          bar.update(read, { episodes });
         },
-        onWarning: (message) => process.stderr.write(`pi0fast: ${message}\n`),
+        onEpisode: (episode) => {
+          episodes += 1;
+          if (bar === undefined) process.stdout.write(`${episodeLine(episode)}\n`);
+        },
+        onWarning: (message) => {
+          if (bar !== undefined && started) bar.stop();
+          process.stderr.write(`pi0fast: ${message}\n`);
+          started = false;
+        },
       });
       bar?.stop();
       process.stdout.write(`wrote ${summary.outDir}: ${summary.episodes} episode(s), ${summary.frames} frames${summary.skippedFrames > 0 ? `, ${summary.skippedFrames} bad frame(s) skipped` : ""}\n`);
     } catch (error) {
       bar?.stop();
       throw error;
+    } finally {
+      interrupt.dispose();
     }
   },
 };
+
+/** "episode 0  bags/episode_000  93 frames (3.1 s)  pick up the red cube". */
+export function episodeLine(episode: EpisodeSummary): string {
+  return `episode ${episode.index}  ${episode.bag}  ${episode.frames} frames (${episode.durationS.toFixed(1)} s)  ${episode.tasks.map((task) => JSON.stringify(task)).join(", ")}`;
+}
+
+async function initMapping(bagPaths: string[], file: string, overwrite: boolean): Promise<void> {
+  const facts = [];
+  for (const bagPath of bagPaths) facts.push(await bagFacts(bagPath));
+  const proposal = proposeMapping(facts);
+  const text = mappingYaml(proposal, bagPaths);
+  await StagedOutput.write(file, { overwrite, label: `--init-mapping ${file}`, kind: "file" }, (staging) => writeFileSync(staging, text));
+  const cameras = proposal.cameras.map((camera) => `${camera.key} ${camera.width}×${camera.height}`).join(", ") || "none";
+  process.stdout.write(
+    `wrote ${file}: fps ${proposal.fps.value}, cameras ${cameras}, state ${proposal.state.topic}, action ${proposal.action.topic}, ` +
+      `task ${"topic" in proposal.task ? proposal.task.topic : "constant"}\nnext: pi0fast convert ${bagPaths.join(" ")} --mapping ${file} --out <dataset>\n`,
+  );
+}

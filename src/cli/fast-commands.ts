@@ -2,6 +2,7 @@
  * `pi0fast train-tokenizer` and `pi0fast check-tokenizer`. Options follow `lerobot-train-tokenizer`;
  * LeRobot's spellings (`--action_horizon`, `--output_dir`, `--repo_id`, …) are accepted as aliases.
  */
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import cliProgress from "cli-progress";
 import type { Argv, CommandModule } from "yargs";
@@ -9,13 +10,16 @@ import type { CommandBody } from "./command-body.js";
 import { openLeRobotDataset, resolveRepoId, type LeRobotDataset } from "../dataset/read.js";
 import { InputError } from "../errors.js";
 import { loadFastArtifact, writeFastArtifact, type FastMetadata } from "../fast/artifact.js";
-import { reconstructionReport, percentile, type ReconstructionReport } from "../fast/check.js";
+import { checkAdvice, reconstructionReport, percentile, type ChunkReconstruction, type ReconstructionReport } from "../fast/check.js";
 import { parseDimList, parseDimRanges, rangesToIndices, sampleIndices } from "../fast/chunks.js";
 import { seededRandom } from "../random.js";
 import { datasetChunks } from "../fast/dataset-chunks.js";
 import { encodedStats } from "../fast/chunks.js";
 import { NORMALIZATION_MODES, type NormalizationMode } from "../fast/normalize.js";
 import { FastTrainingError, trainFastTokenizer } from "../fast/train.js";
+import { checkOutput, StagedOutput } from "../output-dir.js";
+import { exitCleanlyOnSignals } from "./interrupt.js";
+import { numberOption, OVERWRITE_OPTION, POSITIVE_INTEGER, SEED } from "./options.js";
 
 /** Accepts LeRobot's names in any case, and `bounds` for min-max. */
 export function parseNormalizationMode(text: string): NormalizationMode {
@@ -43,11 +47,6 @@ function parseList(flag: string, text: string): number[] {
   }
 }
 
-function positiveInteger(flag: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) throw new InputError(`${flag} ${String(value)}: expected a positive integer`);
-  return value;
-}
-
 function datasetOptions<T>(y: Argv<T>) {
   return y
     .option("dataset", { type: "string", describe: "LeRobot v3.0 dataset folder", alias: ["root"] })
@@ -63,7 +62,7 @@ async function openDatasetFromArgs(args: { dataset?: string; "repo-id"?: string 
 
 function episodeList(dataset: LeRobotDataset, text: string | undefined, maxEpisodes: number | undefined): number[] | undefined {
   let episodes = text === undefined ? undefined : parseList("--episodes", text);
-  if (maxEpisodes !== undefined) episodes = (episodes ?? dataset.episodes.map((e) => e.episodeIndex)).slice(0, positiveInteger("--max-episodes", maxEpisodes));
+  if (maxEpisodes !== undefined) episodes = (episodes ?? dataset.episodes.map((e) => e.episodeIndex)).slice(0, maxEpisodes);
   return episodes;
 }
 
@@ -87,31 +86,32 @@ interface TrainArgs {
   "sample-fraction": number;
   seed: number;
   "max-episodes"?: number;
+  overwrite: boolean;
 }
 
 export const trainTokenizerCommand: CommandBody<object, TrainArgs> = {
   builder: (y) =>
     datasetOptions(y)
       .option("out", { type: "string", describe: "folder to write the tokenizer to (Hugging Face layout + metadata.json)", alias: ["output_dir", "output-dir"] })
-      .option("action-horizon", { type: "number", default: 10, describe: "actions per chunk", alias: ["action_horizon"] })
+      .option("overwrite", OVERWRITE_OPTION)
+      .option("action-horizon", numberOption("action-horizon", POSITIVE_INTEGER, { default: 10, describe: "actions per chunk", alias: ["action_horizon"] }))
       .option("encoded-dims", { type: "string", default: "0:6", describe: "action dims to encode, ranges start:end", alias: ["encoded_dims"] })
       .option("delta-dims", { type: "string", describe: "dims made relative to the chunk's first state, e.g. 0,1,2", alias: ["delta_dims"] })
       .option("use-delta-transform", { type: "boolean", default: false, describe: "apply --delta-dims", alias: ["use_delta_transform"] })
       .option("state-key", { type: "string", default: "observation.state", describe: "state feature for the delta transform", alias: ["state_key"] })
-      .option("vocab-size", { type: "number", default: 1024, describe: "BPE vocabulary size", alias: ["vocab_size"] })
-      .option("scale", { type: "number", default: 10, describe: "DCT coefficient scale before rounding" })
+      .option("vocab-size", numberOption("vocab-size", POSITIVE_INTEGER, { default: 1024, describe: "BPE vocabulary size", alias: ["vocab_size"] }))
+      .option("scale", numberOption("scale", { above: 0 }, { default: 10, describe: "DCT coefficient scale before rounding" }))
       .option("normalization-mode", { type: "string", default: "quantiles", describe: "quantiles | mean_std | min_max (bounds) | quantile10 | identity", alias: ["normalization_mode"] })
-      .option("sample-fraction", { type: "number", default: 0.1, describe: "fraction of each episode's sliding windows to train on", alias: ["sample_fraction"] })
-      .option("seed", { type: "number", default: 0, describe: "seed of the window sample" })
-      .option("max-episodes", { type: "number", describe: "use only the first N episodes", alias: ["max_episodes"] }) as unknown as Argv<TrainArgs>,
+      .option("sample-fraction", numberOption("sample-fraction", { above: 0, max: 1 }, { default: 0.1, describe: "fraction of each episode's sliding windows to train on", alias: ["sample_fraction"] }))
+      .option("seed", numberOption("seed", SEED, { default: 0, describe: "seed of the window sample" }))
+      .option("max-episodes", numberOption("max-episodes", POSITIVE_INTEGER, { describe: "use only the first N episodes", alias: ["max_episodes"] })) as unknown as Argv<TrainArgs>,
   handler: async (args) => {
     const { dataset, repoId } = await openDatasetFromArgs(args);
     const out = args.out ?? `fast_tokenizer_${(repoId ?? path.basename(path.resolve(dataset.root))).replace(/\//g, "_")}`;
-    const horizon = positiveInteger("--action-horizon", args["action-horizon"]);
-    const vocabSize = positiveInteger("--vocab-size", args["vocab-size"]);
-    if (!(args.scale > 0 && Number.isFinite(args.scale))) throw new InputError(`--scale ${args.scale}: expected a positive number`);
-    if (!(args["sample-fraction"] > 0 && args["sample-fraction"] <= 1)) throw new InputError(`--sample-fraction ${args["sample-fraction"]}: expected a number in (0, 1]`);
-    if (!Number.isInteger(args.seed)) throw new InputError(`--seed ${args.seed}: expected an integer`);
+    // Refused before the work, not after it.
+    checkOutput(out, { overwrite: args.overwrite, label: `--out ${out}` });
+    const horizon = args["action-horizon"];
+    const vocabSize = args["vocab-size"];
     const mode = parseNormalizationMode(args["normalization-mode"]);
     const ranges = parseRanges("--encoded-dims", args["encoded-dims"]);
     const encodedDims = rangesToIndices(ranges);
@@ -170,7 +170,12 @@ export const trainTokenizerCommand: CommandBody<object, TrainArgs> = {
       sample_fraction: args["sample-fraction"],
       seed: args.seed,
     };
-    await writeFastArtifact(out, trained.tokenizer, metadata);
+    const interrupt = exitCleanlyOnSignals("train-tokenizer", out);
+    try {
+      await writeFastArtifact(out, trained.tokenizer, metadata, { overwrite: args.overwrite });
+    } finally {
+      interrupt.dispose();
+    }
     const stats = metadata.compression_stats;
     process.stdout.write(
       `wrote ${out}: ${data.chunks.length} chunks of ${horizon}×${encodedDims.length} from ${data.episodesRead} episodes, ` +
@@ -191,6 +196,8 @@ interface CheckArgs {
   "normalization-mode"?: string;
   seed: number;
   json: boolean;
+  report?: string;
+  overwrite: boolean;
 }
 
 function formatReport(report: ReconstructionReport): string {
@@ -204,6 +211,8 @@ function formatReport(report: ReconstructionReport): string {
     `compression           ${report.compressionRatio.toFixed(2)}× (mean ${report.meanTokens.toFixed(1)} tokens, p99 ${report.p99Tokens.toFixed(0)}, min ${report.minTokens}, max ${report.maxTokens})`,
     `clamped values        ${report.clampedValues}`,
     `decode failures       ${report.decodeFailures}${report.failureDetails.length > 0 ? ` (${report.failureDetails.join("; ")})` : ""}`,
+    ...(report.droppedValues > 0 ? [`values without token  ${report.droppedValues} (q = ${report.droppedCoefficients.map((entry) => `${entry.q} ×${entry.count}`).join(", ")})`] : []),
+    ...(report.aboveTrainedRange ? [`above max_token       ${report.aboveTrainedRange}`] : []),
   ].join("\n");
 }
 
@@ -211,17 +220,19 @@ export const checkTokenizerCommand: CommandBody<object, CheckArgs> = {
   builder: (y) =>
     datasetOptions(y)
       .option("tokenizer", { type: "string", demandOption: true, describe: "tokenizer folder (processor_config.json, tokenizer.json)", alias: ["tokenizer_path", "tokenizer-path"] })
-      .option("num-samples", { type: "number", default: 100, describe: "chunks to check", alias: ["num_samples"] })
-      .option("max-mse", { type: "number", default: 0.01, describe: "fail above this MSE (normalized units)", alias: ["max_mse"] })
+      .option("num-samples", numberOption("num-samples", POSITIVE_INTEGER, { default: 100, describe: "chunks to check", alias: ["num_samples"] }))
+      .option("max-mse", numberOption("max-mse", { min: 0 }, { default: 0.01, describe: "fail above this MSE (normalized units)", alias: ["max_mse"] }))
       .option("encoded-dims", { type: "string", describe: "override the dims in metadata.json", alias: ["encoded_dims"] })
       .option("normalization-mode", { type: "string", describe: "override the mode in metadata.json", alias: ["normalization_mode"] })
-      .option("seed", { type: "number", default: 0, describe: "seed of the chunk sample" })
-      .option("json", { type: "boolean", default: false, describe: "print the report as JSON" }) as unknown as Argv<CheckArgs>,
+      .option("seed", numberOption("seed", SEED, { default: 0, describe: "seed of the chunk sample" }))
+      .option("json", { type: "boolean", default: false, describe: "print the report as JSON" })
+      .option("report", { type: "string", describe: "also write an HTML page with plots (original vs reconstructed per dimension, error distribution)" })
+      .option("overwrite", OVERWRITE_OPTION) as unknown as Argv<CheckArgs>,
   handler: async (args) => {
+    if (args.report !== undefined) checkOutput(args.report, { overwrite: args.overwrite, label: `--report ${args.report}`, kind: "file" });
     const { tokenizer, metadata } = await loadFastArtifact(args.tokenizer);
     const { dataset } = await openDatasetFromArgs(args);
-    const numSamples = positiveInteger("--num-samples", args["num-samples"]);
-    if (!(args["max-mse"] >= 0)) throw new InputError(`--max-mse ${args["max-mse"]}: expected a non-negative number`);
+    const numSamples = args["num-samples"];
 
     const horizon = metadata?.action_horizon ?? tokenizer.config.timeHorizon;
     if (horizon === null) throw new InputError(`${args.tokenizer}: neither metadata.json nor processor_config.json gives the horizon (time_horizon is null)`);
@@ -241,23 +252,52 @@ export const checkTokenizerCommand: CommandBody<object, CheckArgs> = {
     });
     if (data.chunks.length === 0) throw new InputError(`--dataset ${dataset.root}: no episode has ${horizon} frames to make a chunk`);
     const picked = sampleIndices(data.chunks.length, numSamples, seededRandom(args.seed)).sort((a, b) => a - b);
+    const checked: ChunkReconstruction[] = [];
     const report = reconstructionReport(tokenizer, picked.map((i) => data.chunks[i]!), horizon, encodedDims.length, {
       raw: picked.map((i) => data.raw[i]!),
       normalization: data.spec.normalization,
+      ...(metadata?.max_token !== undefined ? { maxToken: metadata.max_token } : {}),
+      ...(args.report !== undefined ? { onChunk: (chunk: ChunkReconstruction) => checked.push(chunk) } : {}),
     });
     process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+    if (args.report !== undefined) {
+      const { tokenizerReportHtml } = await import("../report/tokenizer-report.js");
+      const names = featureNames(dataset, "action");
+      const html = await tokenizerReportHtml({
+        report, chunks: checked, origins: picked.map((i) => data.origins[i]!), dimNames: encodedDims.map((dim) => names[dim] ?? `action[${dim}]`),
+        fps: dataset.info.fps, tokenizer: args.tokenizer, dataset: dataset.root,
+      });
+      const interrupt = exitCleanlyOnSignals("check-tokenizer", args.report);
+      try {
+        await StagedOutput.write(args.report, { overwrite: args.overwrite, label: `--report ${args.report}`, kind: "file" }, (staging) => writeFile(staging, html));
+      } finally {
+        interrupt.dispose();
+      }
+      if (!args.json) process.stdout.write(`report                ${args.report}\n`);
+    }
+    const advice = checkAdvice(report, args["max-mse"], {
+      minToken: tokenizer.config.minToken,
+      ...(metadata?.max_token !== undefined ? { maxToken: metadata.max_token } : {}),
+      ...(metadata?.num_training_chunks !== undefined ? { trainingChunks: metadata.num_training_chunks } : {}),
+      ...(metadata?.sample_fraction !== undefined ? { sampleFraction: metadata.sample_fraction } : {}),
+    });
     if (report.decodeFailures > 0 || !(report.mse <= args["max-mse"])) {
-      const reasons = [];
-      if (!(report.mse <= args["max-mse"])) reasons.push(`reconstruction MSE ${report.mse.toExponential(3)} is above --max-mse ${args["max-mse"]}`);
-      if (report.decodeFailures > 0) reasons.push(`${report.decodeFailures} chunk(s) did not decode (values outside the trained coefficient range)`);
-      process.stderr.write(
-        `pi0fast: ${reasons.join("; ")}: retrain with a larger --scale (finer quantization, more tokens), a larger --vocab-size, ` +
-          `fewer --encoded-dims, or normalization that maps the actions to about [-1, 1]\n`,
-      );
+      for (const line of advice) process.stderr.write(`pi0fast: ${line}\n`);
       process.exitCode = 1;
     }
   },
 };
+
+/** The dataset's names for a feature's dims (info.json `names`, a list or LeRobot's older `{motors: [...]}`). */
+function featureNames(dataset: LeRobotDataset, key: string): string[] {
+  const names = dataset.info.features[key]?.names;
+  if (Array.isArray(names)) return names.map(String);
+  if (names !== null && typeof names === "object") {
+    const first = Object.values(names)[0];
+    if (Array.isArray(first)) return first.map(String);
+  }
+  return [];
+}
 
 /** Stats saved for the encoded dims, placed back at their dataset dims (the rest unused). */
 function spreadStats(recorded: Record<string, number[]>, encodedDims: number[]): Record<string, number[]> {

@@ -14,15 +14,17 @@ export async function main(argv: string[]): Promise<void> {
     .scriptName("pi0fast")
     .usage("$0 <command> [options]")
     .strict()
-    .demandCommand(1, "Name a command (see the list above).")
+    .demandCommand(1, "name a command")
     .help()
     .alias("h", "help")
     .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
-    .fail((message, error, y) => {
-      if (error) throw error;
-      y.showHelp("error");
-      throw new InputError(message);
+    .fail((message, error) => {
+      // yargs' own complaints (and what an option's coerce threw) arrive as a YError or as a bare message
+      if (error && error.name !== "YError") throw error;
+      const text = (message ?? error?.message ?? "bad arguments").replace(/\s+/g, " ").trim();
+      // one line and where to read more, not the whole help text
+      throw new InputError(`${text}; see ${helpCommand(args)}`);
     });
   const requested = requestedCommand(args);
   for (const entry of COMMANDS) {
@@ -35,6 +37,15 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   await cli.parseAsync();
+}
+
+/** `pi0fast convert --help`, `pi0fast bag info --help`: the help of the command `argv` names (or the top level). */
+export function helpCommand(argv: readonly string[]): string {
+  const entry = requestedCommand(argv);
+  if (entry === undefined) return "pi0fast --help";
+  const words = argv.filter((arg) => !arg.startsWith("-"));
+  const hasSubcommand = entry.command.includes("<command>") && words[1] !== undefined;
+  return `pi0fast ${entry.command.split(" ")[0]}${hasSubcommand ? ` ${words[1]}` : ""} --help`;
 }
 
 /** Prints an error the way the CLI reports it and returns the exit code. */

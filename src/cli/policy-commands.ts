@@ -8,9 +8,13 @@ import { InputError } from "../errors.js";
 import { Pi0FastPolicy, type PolicyInput } from "../policy/policy.js";
 import { PROVIDERS, type ProviderName } from "../policy/sessions.js";
 import { PRESET_NAMES, makeTestModel, type PresetName } from "../policy/test-model.js";
+import { StagedOutput } from "../output-dir.js";
+import { exitCleanlyOnSignals } from "./interrupt.js";
+import { numberOption, OVERWRITE_OPTION, POSITIVE_INTEGER, SEED } from "./options.js";
 
 interface MakeTestModelArgs {
   out: string;
+  overwrite: boolean;
   preset: PresetName;
   dtype: "fp32" | "fp16";
   seed: number;
@@ -20,16 +24,24 @@ interface MakeTestModelArgs {
 export const makeTestModelCommand: CommandBody<object, MakeTestModelArgs> = {
   builder: (yargs: Argv) =>
     yargs
-      .option("out", { type: "string", demandOption: true, describe: "Model directory to write" })
+      .option("out", { type: "string", demandOption: true, describe: "Model directory to write (new or empty)" })
+      .option("overwrite", OVERWRITE_OPTION)
       .option("preset", { choices: PRESET_NAMES, default: "tiny" as PresetName, describe: "tiny (tests), small (CPU benches), paligemma-3b (real dimensions, external weights)" })
       .option("dtype", { choices: ["fp32", "fp16"] as const, default: "fp32" as const })
-      .option("seed", { type: "number", default: 0 })
-      .option("horizon", { type: "number", default: 10, describe: "Action chunk length the FAST tokenizer is trained for" }) as unknown as Argv<MakeTestModelArgs>,
+      .option("seed", numberOption("seed", SEED, { default: 0 }))
+      .option("horizon", numberOption("horizon", POSITIVE_INTEGER, { default: 10, describe: "Action chunk length the FAST tokenizer is trained for" })) as unknown as Argv<MakeTestModelArgs>,
   handler: async (args) => {
-    if (!Number.isInteger(args.seed) || args.seed < 0) throw new InputError(`--seed ${args.seed}: expected a non-negative integer`);
-    if (!Number.isInteger(args.horizon) || args.horizon < 1) throw new InputError(`--horizon ${args.horizon}: expected a positive integer`);
     const start = performance.now();
-    const manifest = await makeTestModel({ out: args.out, preset: args.preset, dtype: args.dtype, seed: args.seed, horizon: args.horizon });
+    const interrupt = exitCleanlyOnSignals("make-test-model", args.out);
+    let manifest;
+    try {
+      // written whole into a staging folder, then moved into place (the one output rule, src/output-dir.ts)
+      manifest = await StagedOutput.write(args.out, { overwrite: args.overwrite, label: `--out ${args.out}` }, (staging) =>
+        makeTestModel({ out: staging, preset: args.preset, dtype: args.dtype, seed: args.seed, horizon: args.horizon }),
+      );
+    } finally {
+      interrupt.dispose();
+    }
     const d = manifest.decoder;
     console.log(`wrote ${args.out}: ${manifest.name}, ${d.num_layers} layers × width ${d.hidden_size}, vocabulary ${d.vocab_size}, ${manifest.logit_token_ids.length} logits, ${((performance.now() - start) / 1000).toFixed(1)} s`);
   },

@@ -3,13 +3,15 @@
  * on the fps clock are emitted as soon as every stream can answer them, and camera frames go straight to
  * ffmpeg. Memory holds a few frames per camera and the (small) numeric columns, whatever the bag size.
  */
+import { realpathSync } from "node:fs";
 import { InputError } from "../errors.js";
+import { stampText } from "../msgs/messages.js";
 import { BagReader, type BagMessage } from "../bag/reader.js";
 import { BadImageError, imageMessageToRgb, resizeRgb, type RgbImage } from "../observation/image.js";
+import { jointPositionsToState } from "../observation/state.js";
 import type { Calibration } from "../so100/calibration.js";
-import { fromRadians } from "../so100/units.js";
-import { LeRobotDatasetWriter, type CameraFeature } from "./lerobot-writer.js";
-import { unitOf, type JointsMapping, type LoadedMapping } from "./mapping.js";
+import { cameraLabel, LeRobotDatasetWriter, type CameraFeature } from "./lerobot-writer.js";
+import { checkVideoSize, unitOf, type JointsMapping, type LoadedMapping } from "./mapping.js";
 import { frameTimeNs, StreamResampler } from "./resample.js";
 
 export type BadFramePolicy = "skip" | "fail";
@@ -19,10 +21,24 @@ export interface ConvertOptions {
   mapping: LoadedMapping;
   outDir: string;
   onBadFrame: BadFramePolicy;
+  /** Replace an existing non-empty `outDir` (see src/output-dir.ts). */
+  overwrite?: boolean;
+  /** Aborting stops at once: ffmpeg killed, the staged dataset deleted (synchronously, in the abort). */
+  signal?: AbortSignal;
   /** Progress: messages read so far out of the mapped topics' total. */
   onProgress?: (read: number, total: number) => void;
-  /** Non-fatal notes (skipped frames). */
+  /** Called as each episode is complete. */
+  onEpisode?: (episode: EpisodeSummary) => void;
+  /** Non-fatal notes (skipped frames, a bag given twice). */
   onWarning?: (message: string) => void;
+}
+
+export interface EpisodeSummary {
+  index: number;
+  bag: string;
+  frames: number;
+  durationS: number;
+  tasks: string[];
 }
 
 export interface ConvertSummary {
@@ -37,30 +53,11 @@ export function jointVector(message: Record<string, unknown>, joints: JointsMapp
   const names = message.name as string[] | undefined;
   const positions = message.position as ArrayLike<number> | undefined;
   if (!Array.isArray(names) || positions === undefined) throw new InputError(`${where}: not a JointState (no name/position arrays)`);
-  const out = new Float32Array(joints.joints.length);
-  joints.joints.forEach((joint, i) => {
-    const index = names.indexOf(joint);
-    if (index < 0 || index >= positions.length) {
-      throw new InputError(`${where}: joint '${joint}' is not in this JointState (it has: ${names.join(", ") || "no names"})`);
-    }
-    const rad = positions[index]!;
-    const unit = unitOf(joints, joint);
-    if (unit === "radians") {
-      out[i] = rad;
-      return;
-    }
-    const motor = calibration?.[joint];
-    if (unit !== "degrees" && motor === undefined) throw new InputError(`${where}: the calibration has no motor '${joint}', which unit ${unit} needs`);
-    out[i] = fromRadians(rad, unit, motor);
-  });
-  return out;
+  const units = joints.joints.map((joint) => unitOf(joints, joint));
+  return Float32Array.from(jointPositionsToState(names, positions, { joints: joints.joints, units, calibration }, where));
 }
 
-function stampText(timeNs: bigint): string {
-  return `${timeNs / 1_000_000_000n}.${String(timeNs % 1_000_000_000n).padStart(9, "0")} s`;
-}
-
-/** Peeks at the first message of each camera topic to learn the video size when the mapping omits it. */
+/** Peeks at the first message of each camera topic to learn the frame size when the mapping omits it. */
 async function cameraSizes(bags: BagReader[], loaded: LoadedMapping, onBadFrame: BadFramePolicy): Promise<CameraFeature[]> {
   const features: CameraFeature[] = [];
   for (const [key, camera] of Object.entries(loaded.mapping.cameras)) {
@@ -71,8 +68,8 @@ async function cameraSizes(bags: BagReader[], loaded: LoadedMapping, onBadFrame:
         for await (const message of bag.messages({ topics: [camera.topic] })) {
           try {
             const image = await imageMessageToRgb(message.type, message.message!, `${camera.topic} at ${stampText(message.logTimeNs)}`);
-            width ??= Math.round(image.width / 2) * 2;
-            height ??= Math.round(image.height / 2) * 2;
+            width ??= image.width;
+            height ??= image.height;
             break search;
           } catch (error) {
             if (error instanceof BadImageError && onBadFrame === "skip") continue;
@@ -81,10 +78,31 @@ async function cameraSizes(bags: BagReader[], loaded: LoadedMapping, onBadFrame:
         }
       }
     }
-    if (width === undefined || height === undefined) throw new InputError(`${loaded.source}: camera ${key} (${camera.topic}) has no decodable image in any bag; set its width and height`);
-    features.push({ key, width, height });
+    const feature = { key, topic: camera.topic };
+    if (width === undefined || height === undefined) throw new InputError(`${loaded.source}: ${cameraLabel(feature)} has no decodable image in any bag; set its width and height`);
+    // before anything is written: a size the encoder cannot take is an input error, named here
+    checkVideoSize(`${loaded.source}: ${cameraLabel(feature)}`, width, height);
+    features.push({ ...feature, width, height });
   }
   return features;
+}
+
+/** Opens the bags, skipping (with a warning) one given twice: the same storage files under another name. */
+async function openBags(paths: readonly string[], onWarning: ((message: string) => void) | undefined): Promise<BagReader[]> {
+  const bags: BagReader[] = [];
+  const seen = new Map<string, string>();
+  for (const bagPath of paths) {
+    const bag = await BagReader.open(bagPath);
+    const files = bag.files.map((file) => realpathSync(file)).sort().join("\n");
+    const first = seen.get(files);
+    if (first !== undefined) {
+      onWarning?.(`${bagPath} is the same bag as ${first}, given twice; converting it once`);
+      continue;
+    }
+    seen.set(files, bagPath);
+    bags.push(bag);
+  }
+  return bags;
 }
 
 interface Streams {
@@ -96,8 +114,7 @@ interface Streams {
 export async function convertBags(options: ConvertOptions): Promise<ConvertSummary> {
   const { mapping, calibration, source } = options.mapping;
   if (options.bags.length === 0) throw new InputError("convert: name at least one bag");
-  const bags: BagReader[] = [];
-  for (const bagPath of options.bags) bags.push(await BagReader.open(bagPath));
+  const bags = await openBags(options.bags, options.onWarning);
   const cameraTopics = new Map(Object.entries(mapping.cameras).map(([key, camera]) => [camera.topic, key]));
   const taskTopic = "topic" in mapping.task ? mapping.task.topic : undefined;
   const splitTopic = mapping.episodes.split === "topic" ? mapping.episodes.topic : undefined;
@@ -116,7 +133,10 @@ export async function convertBags(options: ConvertOptions): Promise<ConvertSumma
     actionNames: mapping.action.names ?? mapping.action.joints.map((joint) => `${joint}.pos`),
     cameras,
     video: mapping.video,
+    overwrite: options.overwrite ?? false,
   });
+  const abort = (): void => writer.abort();
+  options.signal?.addEventListener("abort", abort, { once: true });
   const toleranceNs = BigInt(Math.round(mapping.resampling.tolerance_s * 1e9));
   const newStreams = (): Streams => ({
     state: new StreamResampler(mapping.resampling.policy, toleranceNs),
@@ -175,13 +195,17 @@ export async function convertBags(options: ConvertOptions): Promise<ConvertSumma
       const endEpisode = async (): Promise<void> => {
         for (const stream of all()) stream.end();
         await emitReady(true);
-        if (startNs !== undefined) writer.endEpisode(`${bag.path} (episode ${writer.episodeCount})`);
+        if (startNs !== undefined) {
+          const episode = writer.endEpisode(`${bag.path} (episode ${writer.episodeCount})`);
+          if (episode !== undefined) options.onEpisode?.({ index: episode.index, bag: bag.path, frames: episode.length, durationS: episode.length / mapping.fps, tasks: episode.tasks });
+        }
         streams = newStreams();
         startNs = undefined;
         frame = 0;
         inEpisode = false;
       };
       for await (const message of bag.messages({ topics: [...new Set(topics)] })) {
+        options.signal?.throwIfAborted();
         read += 1;
         if (read % 200 === 0) options.onProgress?.(read, total);
         const boundary =
@@ -201,11 +225,14 @@ export async function convertBags(options: ConvertOptions): Promise<ConvertSumma
       await endEpisode();
     }
     options.onProgress?.(total, total);
+    options.signal?.throwIfAborted();
     await writer.finish();
     return { episodes: writer.episodeCount, frames: writer.totalFrames, skippedFrames: skipped, outDir: options.outDir };
   } catch (error) {
     writer.abort();
     throw error;
+  } finally {
+    options.signal?.removeEventListener("abort", abort);
   }
 
   async function feed(message: BagMessage, streams: Streams, taskQueue: { timeNs: bigint; text: string }[]): Promise<void> {

@@ -1,20 +1,29 @@
 /**
  * Writes a LeRobot v3.0 dataset: data/chunk-000/file-000.parquet (all episodes), one AV1 video per camera
  * with the episodes back to back, meta/info.json, meta/stats.json, meta/tasks.parquet and
- * meta/episodes/chunk-000/file-000.parquet. Everything goes into `<out>.partial-<pid>` and is renamed to
- * `<out>` only when complete, so a failed run never leaves something that looks like a dataset.
+ * meta/episodes/chunk-000/file-000.parquet. Everything goes into a staged output (src/output-dir.ts) moved
+ * into place only when complete, so a failed run never leaves something that looks like a dataset.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { InputError } from "../errors.js";
+import { StagedOutput } from "../output-dir.js";
 import { pandasTaskIndexMetadata, writeParquet, type Column } from "./parquet.js";
 import { ImageStatsAccumulator, nestImageStats, scalarStats, vectorStats, QUANTILE_KEYS, type FeatureStats } from "./stats.js";
-import { VideoEncoder } from "./video.js";
+import { storedVideoSize, VideoEncoder } from "./video.js";
 
 export interface CameraFeature {
   key: string;
+  /** The image topic, for messages. */
+  topic: string;
+  /** Size of the frames given to `addFrame` (the video may store them scaled up; see ./video.ts). */
   width: number;
   height: number;
+}
+
+/** "camera front (/camera/front/image_raw)". */
+export function cameraLabel(camera: { key: string; topic: string }): string {
+  return `camera ${camera.key} (${camera.topic})`;
 }
 
 export interface DatasetLayout {
@@ -25,6 +34,8 @@ export interface DatasetLayout {
   actionNames: string[];
   cameras: CameraFeature[];
   video: { preset: number; crf: number; gop: number };
+  /** Replace an existing non-empty `outDir`. */
+  overwrite?: boolean;
 }
 
 interface EpisodeRecord {
@@ -44,7 +55,7 @@ export const VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file
 
 export class LeRobotDatasetWriter {
   readonly layout: DatasetLayout;
-  readonly partialDir: string;
+  readonly #output: StagedOutput;
   readonly #encoders = new Map<string, VideoEncoder>();
   readonly #state: Float32Array[] = [];
   readonly #action: Float32Array[] = [];
@@ -60,19 +71,23 @@ export class LeRobotDatasetWriter {
   #imageStride = 1;
 
   constructor(layout: DatasetLayout) {
-    if (existsSync(layout.outDir)) throw new InputError(`${layout.outDir}: already exists; convert writes a new dataset directory`);
     this.layout = layout;
-    this.partialDir = `${layout.outDir}.partial-${process.pid}`;
-    rmSync(this.partialDir, { recursive: true, force: true });
-    mkdirSync(path.join(this.partialDir, "meta/episodes/chunk-000"), { recursive: true });
-    mkdirSync(path.join(this.partialDir, "data/chunk-000"), { recursive: true });
-    for (const camera of layout.cameras) {
-      const dir = path.join(this.partialDir, `videos/observation.images.${camera.key}/chunk-000`);
-      mkdirSync(dir, { recursive: true });
-      this.#encoders.set(
-        camera.key,
-        new VideoEncoder({ file: path.join(dir, "file-000.mp4"), width: camera.width, height: camera.height, fps: layout.fps, ...layout.video }),
-      );
+    this.#output = StagedOutput.begin(layout.outDir, { overwrite: layout.overwrite ?? false, label: `--out ${layout.outDir}` });
+    try {
+      const root = this.#output.path;
+      mkdirSync(path.join(root, "meta/episodes/chunk-000"), { recursive: true });
+      mkdirSync(path.join(root, "data/chunk-000"), { recursive: true });
+      for (const camera of layout.cameras) {
+        const dir = path.join(root, `videos/observation.images.${camera.key}/chunk-000`);
+        mkdirSync(dir, { recursive: true });
+        this.#encoders.set(
+          camera.key,
+          new VideoEncoder({ file: path.join(dir, "file-000.mp4"), label: cameraLabel(camera), width: camera.width, height: camera.height, fps: layout.fps, ...layout.video }),
+        );
+      }
+    } catch (error) {
+      this.abort();
+      throw error;
     }
   }
 
@@ -109,9 +124,9 @@ export class LeRobotDatasetWriter {
     this.#episodeFrames += 1;
   }
 
-  /** Closes the episode; frames before the first known task take the first task. */
-  endEpisode(where: string): void {
-    if (this.#episodeFrames === 0) return;
+  /** Closes the episode (frames before the first known task take the first task); returns it, if it has frames. */
+  endEpisode(where: string): { index: number; length: number; tasks: string[] } | undefined {
+    if (this.#episodeFrames === 0) return undefined;
     const first = this.#episodeTaskTexts.find((task) => task !== undefined);
     if (first === undefined) throw new InputError(`${where}: no task text reached this episode; publish the task topic before or during it, or use task: {constant: …}`);
     const texts = this.#episodeTaskTexts.map((task) => task ?? first);
@@ -129,6 +144,8 @@ export class LeRobotDatasetWriter {
       stats: this.#featureStats(slice(this.#state), slice(this.#action), slice(this.#timestamp), slice(this.#frameIndex), slice(this.#episodeIndex), fromIndex, slice(this.#taskIndex)),
       imageStats: this.#episodeImageStats,
     });
+    const episode = this.#episodes[this.#episodes.length - 1]!;
+    return { index: episode.index, length: episode.length, tasks: episode.tasks };
   }
 
   #featureStats(state: Float32Array[], action: Float32Array[], timestamp: number[], frameIndex: number[], episodeIndex: number[], fromIndex: number, taskIndex: number[]): Record<string, FeatureStats> {
@@ -147,7 +164,7 @@ export class LeRobotDatasetWriter {
   async finish(): Promise<void> {
     if (this.#episodes.length === 0) throw new InputError(`${this.layout.outDir}: no episode produced any frame; nothing to write`);
     for (const encoder of this.#encoders.values()) await encoder.finish();
-    const root = this.partialDir;
+    const root = this.#output.path;
     const total = this.#state.length;
     const { fps, cameras } = this.layout;
     const cameraFeatures = cameras.map((camera) => `observation.images.${camera.key}`);
@@ -192,7 +209,7 @@ export class LeRobotDatasetWriter {
     });
     writeFileSync(path.join(root, "meta/stats.json"), `${JSON.stringify(stats, null, 4)}\n`);
     writeFileSync(path.join(root, "meta/info.json"), `${JSON.stringify(this.#info(total, taskTexts.length), null, 4)}\n`);
-    renameSync(root, this.layout.outDir);
+    this.#output.commit();
   }
 
   #writeEpisodes(root: string, cameraFeatures: string[]): void {
@@ -244,13 +261,15 @@ export class LeRobotDatasetWriter {
       action: { dtype: "float32", shape: [this.layout.actionNames.length], names: this.layout.actionNames },
     };
     for (const camera of this.layout.cameras) {
+      // the size a decoder returns, which is what LeRobot reads the frames at
+      const stored = storedVideoSize(camera.width, camera.height);
       features[`observation.images.${camera.key}`] = {
         dtype: "video",
-        shape: [camera.height, camera.width, 3],
+        shape: [stored.height, stored.width, 3],
         names: ["height", "width", "channels"],
         info: {
-          "video.height": camera.height,
-          "video.width": camera.width,
+          "video.height": stored.height,
+          "video.width": stored.width,
           "video.codec": "av1",
           "video.pix_fmt": "yuv420p",
           "video.is_depth_map": false,
@@ -280,9 +299,9 @@ export class LeRobotDatasetWriter {
     };
   }
 
-  /** Stops the encoders and deletes the partial dataset. */
+  /** Stops the encoders and deletes the staged dataset (synchronous, so a signal handler may call it). */
   abort(): void {
     for (const encoder of this.#encoders.values()) encoder.abort();
-    rmSync(this.partialDir, { recursive: true, force: true });
+    this.#output.discard();
   }
 }

@@ -8,6 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { InputError } from "../errors.js";
 import { parseCalibration, type Calibration } from "../so100/calibration.js";
+import { storedVideoSize } from "./video.js";
 
 const Unit = z.enum(["degrees", "range_m100_100", "range_0_100", "radians"]);
 
@@ -23,9 +24,9 @@ const JointsSchema = z.object({
 
 const CameraSchema = z.object({
   topic: z.string().min(1),
-  /** Output size; default: the first frame's size. */
-  width: z.number().int().min(64).optional(),
-  height: z.number().int().min(64).optional(),
+  /** Frame size in the dataset (frames of another size are resized to it); default: the first frame's size. */
+  width: z.number().int().positive().optional(),
+  height: z.number().int().positive().optional(),
 });
 
 export const MappingSchema = z
@@ -79,6 +80,9 @@ export function parseMapping(document: unknown, source: string, baseDir: string)
       throw new InputError(`${source}: ${part}.names has ${joints.names.length} entries, expected one per joint (${joints.joints.length})`);
     }
   }
+  for (const [key, camera] of Object.entries(mapping.cameras)) {
+    if (camera.width !== undefined && camera.height !== undefined) checkVideoSize(`${source}: cameras.${key}`, camera.width, camera.height);
+  }
   const usesRange = (["state", "action"] as const).some((part) => {
     const units = mapping[part].units;
     return typeof units === "string" ? units.startsWith("range") : Object.values(units).some((unit) => unit.startsWith("range"));
@@ -119,6 +123,16 @@ export function loadMapping(file: string): LoadedMapping {
     throw new InputError(`${file}: not valid YAML (${(error as Error).message.split("\n")[0]})`);
   }
   return parseMapping(document, file, path.dirname(file));
+}
+
+/** Throws an InputError (naming `where` and the size) when the video layer cannot store frames of this size. */
+export function checkVideoSize(where: string, width: number, height: number): void {
+  try {
+    storedVideoSize(width, height);
+  } catch (error) {
+    if (error instanceof RangeError) throw new InputError(`${where}: frame size ${error.message}; set a smaller width/height in the mapping`);
+    throw error;
+  }
 }
 
 /** The unit of `joint` under a joints mapping. */

@@ -4,13 +4,13 @@
  * `lerobot-train-tokenizer` writes (with the normalization stats added, so the folder alone says how to
  * normalize). Loading validates every field and names the file and field at fault.
  */
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Tokenizer } from "tokenizers";
 import { z } from "zod";
 import { InputError } from "../errors.js";
+import { StagedOutput } from "../output-dir.js";
 import { BpeModel, TokenizerJsonError } from "./bpe.js";
 import { NORMALIZATION_MODES } from "./normalize.js";
 import { FastTokenizer, type FastConfig } from "./tokenizer.js";
@@ -154,38 +154,16 @@ export function tokenizerConfigJson(): string {
 }
 
 /**
- * Writes the artifact folder atomically: into a temporary folder beside `dir`, renamed over it on success.
- * An existing `dir` is replaced only if it is empty or already a FAST artifact.
+ * Writes the artifact folder through a staged output (src/output-dir.ts): a new or empty `dir`, an existing
+ * FAST artifact (regenerated in place), or anything with `overwrite`; never half-written.
  */
-export async function writeFastArtifact(dir: string, tokenizer: FastTokenizer, metadata: FastMetadata | undefined): Promise<void> {
-  const target = path.resolve(dir);
-  if (existsSync(target)) {
-    if (!(await stat(target)).isDirectory()) throw new InputError(`--out ${dir}: exists and is not a folder; expected a folder to write the tokenizer into`);
-    const entries = await readdir(target);
-    if (entries.length > 0 && !entries.includes("processor_config.json")) {
-      throw new InputError(`--out ${dir}: folder is not empty and holds no tokenizer (no processor_config.json); choose a new or empty folder`);
-    }
-  }
-  await mkdir(path.dirname(target), { recursive: true });
-  const suffix = `${process.pid}-${randomBytes(4).toString("hex")}`;
-  const temporary = `${target}.tmp-${suffix}`;
-  await mkdir(temporary);
-  try {
-    await writeFile(path.join(temporary, "processor_config.json"), processorConfigJson(tokenizer.config));
-    await writeFile(path.join(temporary, "tokenizer.json"), tokenizer.bpe.toTokenizerJson());
-    await writeFile(path.join(temporary, "tokenizer_config.json"), tokenizerConfigJson());
-    await writeFile(path.join(temporary, "special_tokens_map.json"), "{}\n");
-    if (metadata !== undefined) await writeFile(path.join(temporary, "metadata.json"), `${JSON.stringify(fastMetadataSchema.parse(metadata), null, 2)}\n`);
-    if (existsSync(target)) {
-      const old = `${target}.old-${suffix}`;
-      await rename(target, old);
-      await rename(temporary, target);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(temporary, target);
-    }
-  } catch (error) {
-    await rm(temporary, { recursive: true, force: true });
-    throw error;
-  }
+export async function writeFastArtifact(dir: string, tokenizer: FastTokenizer, metadata: FastMetadata | undefined, options: { overwrite?: boolean } = {}): Promise<void> {
+  const isArtifact = existsSync(path.join(dir, "processor_config.json"));
+  await StagedOutput.write(dir, { overwrite: options.overwrite === true || isArtifact, label: `--out ${dir}` }, async (staging) => {
+    await writeFile(path.join(staging, "processor_config.json"), processorConfigJson(tokenizer.config));
+    await writeFile(path.join(staging, "tokenizer.json"), tokenizer.bpe.toTokenizerJson());
+    await writeFile(path.join(staging, "tokenizer_config.json"), tokenizerConfigJson());
+    await writeFile(path.join(staging, "special_tokens_map.json"), "{}\n");
+    if (metadata !== undefined) await writeFile(path.join(staging, "metadata.json"), `${JSON.stringify(fastMetadataSchema.parse(metadata), null, 2)}\n`);
+  });
 }

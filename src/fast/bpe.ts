@@ -5,7 +5,7 @@
  * binding itself is used to load and cross-check artifacts (its encode is asynchronous, and the policy
  * decodes on its control path synchronously).
  */
-import { BYTE_TO_CHAR, splitWordsInto, tokenToBytes } from "./byte-level.js";
+import { BYTE_TO_CHAR, pushUtf8, splitWordsInto, tokenToBytes } from "./byte-level.js";
 import { WordCache, wordHash, type WordCacheStats } from "./word-cache.js";
 
 const fatalDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -131,6 +131,13 @@ export class BpeModel {
 
   idOf(token: string): number | undefined {
     return this.ids.get(token);
+  }
+
+  /** False when a byte of the code point's UTF-8 has no token: `encodeCodePoints` would drop it. */
+  canEncode(codePoint: number): boolean {
+    const bytes: number[] = [];
+    pushUtf8(bytes, codePoint);
+    return bytes.every((byte) => this.byteIds[byte]! >= 0);
   }
 
   /**

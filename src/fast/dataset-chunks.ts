@@ -29,6 +29,8 @@ export interface DatasetChunks {
   chunks: Float64Array[];
   /** The same chunks in dataset units (encoded dims, delta applied, not normalized). */
   raw: Float64Array[];
+  /** Where each chunk starts: episode index and frame index within the episode. */
+  origins: { episode: number; frame: number }[];
   episodesRead: number;
 }
 
@@ -52,6 +54,7 @@ export async function datasetChunks(dataset: LeRobotDataset, options: DatasetChu
   const keys = useState ? ["action", options.stateKey] : ["action"];
   const chunks: Float64Array[] = [];
   const raw: Float64Array[] = [];
+  const origins: { episode: number; frame: number }[] = [];
   const total = options.episodes?.length ?? dataset.episodes.length;
   let episodesRead = 0;
   for await (const { episode, features } of readEpisodes(dataset, keys, options.episodes)) {
@@ -63,9 +66,10 @@ export async function datasetChunks(dataset: LeRobotDataset, options: DatasetChu
       const window = windowChunk(actions, states, start, spec, stateWidth);
       chunks.push(window.chunk);
       raw.push(window.raw);
+      origins.push({ episode: episode.episodeIndex, frame: start });
     }
     episodesRead++;
     options.onEpisode?.(episodesRead, total);
   }
-  return { spec, chunks, raw, episodesRead };
+  return { spec, chunks, raw, origins, episodesRead };
 }

@@ -2,7 +2,7 @@
  * FAST's `fit`: DCT every chunk, find the coefficient range, train the byte-level BPE on the chunks'
  * code-point strings with the reference's trainer settings.
  */
-import { splitWords } from "./byte-level.js";
+import { BYTE_TO_CHAR, pushUtf8, splitWords } from "./byte-level.js";
 import { trainBpe } from "./bpe-trainer.js";
 import { dctOrtho } from "./dct.js";
 import { roundHalfEven } from "./quantize.js";
@@ -87,10 +87,30 @@ export function trainFastTokenizer(chunks: Iterable<ArrayLike<number>>, options:
   const bpe = trainBpe(wordCounts, {
     vocabSize,
     minFrequency: 2,
-    initialAlphabet: Array.from({ length: range + 1 }, (_, i) => i),
+    initialAlphabet: rangeAlphabet(range),
     maxTokenLength: 10000,
     onProgress: options.onProgress ? (reached) => options.onProgress!(reached, vocabSize) : undefined,
   });
   const config: FastConfig = { scale, vocabSize, minToken, actionDim: dims, timeHorizon: horizon };
   return { config, tokenizer: new FastTokenizer(config, bpe), tokenizerJson: bpe.toTokenizerJson(), maxToken, chunkCount };
+}
+
+/**
+ * The initial alphabet: the reference's `chr(0..range)`, plus the byte-level characters of those code points.
+ * The reference gives its alphabet as raw characters, but the ByteLevel pre-tokenizer turns bytes 0–32,
+ * 127–160 and 173 (and the bytes of every code point from 128 on) into other characters: a value of the range
+ * whose byte characters never occurred in the training chunks would get no token, and a BPE without an
+ * unknown token drops it, so a chunk holding it decodes short. With its byte characters every value of the
+ * range stays encodable; when every value occurs in training the vocabulary is the reference's, id for id.
+ */
+export function rangeAlphabet(range: number): number[] {
+  const alphabet = new Set<number>();
+  const bytes: number[] = [];
+  for (let codePoint = 0; codePoint <= range; codePoint++) {
+    alphabet.add(codePoint);
+    bytes.length = 0;
+    pushUtf8(bytes, codePoint);
+    for (const byte of bytes) alphabet.add(BYTE_TO_CHAR[byte]!.codePointAt(0)!);
+  }
+  return [...alphabet];
 }

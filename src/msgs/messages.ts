@@ -24,6 +24,11 @@ export function nsFromTime(time: RosTime): bigint {
   return BigInt(time.sec) * NS_PER_S + BigInt(time.nanosec);
 }
 
+/** A stamp as `seconds.nanoseconds s`, for messages that name a message by its time. */
+export function stampText(stampNs: bigint): string {
+  return `${stampNs / NS_PER_S}.${String(stampNs % NS_PER_S).padStart(9, "0")} s`;
+}
+
 export function makeHeader(stampNs: bigint, frameId = ""): StdMsgsHeader {
   return { stamp: timeFromNs(stampNs), frame_id: frameId };
 }

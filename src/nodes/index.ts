@@ -3,9 +3,11 @@
  * executables and the launch files all start nodes from here. Each node arrives with its issue.
  */
 import type { NodeDefinition } from "../ros/graph.js";
+import { observationAggregatorNode } from "./observation_aggregator.js";
 import { policyNode } from "./policy.js";
 
 export const NODES: Readonly<Record<string, NodeDefinition>> = {
+  observation_aggregator: observationAggregatorNode,
   policy: policyNode,
 };
 

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { InputError } from "../errors.js";
 
@@ -31,4 +32,15 @@ export function parseCalibration(json: unknown, source: string): Calibration {
     }
   }
   return result.data;
+}
+
+/** Reads and validates a LeRobot calibration JSON file. */
+export function readCalibrationFile(file: string): Calibration {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new InputError(`calibration file ${file}: cannot read it as JSON (${(error as Error).message})`);
+  }
+  return parseCalibration(json, file);
 }

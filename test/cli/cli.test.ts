@@ -45,6 +45,23 @@ describe("pi0fast command line", () => {
     expect(none.stderr).toMatch(/names no node of the package/);
   });
 
+  it("answers a yargs error (unknown flag, missing argument, bad choice) with one line and where the help is, not the help", () => {
+    const cases: [string[], string][] = [
+      [["convert", "bags", "--mapping", "m.yaml", "--out", "ds", "--bogus"], "pi0fast: Unknown argument: bogus; see pi0fast convert --help"],
+      [["convert"], "pi0fast: Not enough non-option arguments: got 0, need at least 1; see pi0fast convert --help"],
+      [["make-sample-bag"], "pi0fast: Missing required argument: out; see pi0fast make-sample-bag --help"],
+      [["make-sample-bag", "--out", "x", "--format", "zip"], 'pi0fast: Invalid values: Argument: format, Given: "zip", Choices: "mcap", "sqlite3"; see pi0fast make-sample-bag --help'],
+      [["bag", "info"], "pi0fast: Not enough non-option arguments: got 0, need at least 1; see pi0fast bag info --help"],
+      [[], "pi0fast: name a command; see pi0fast --help"],
+    ];
+    for (const [args, line] of cases) {
+      const result = runCli(args);
+      expect(result.status, args.join(" ")).toBe(2);
+      expect(result.stderr.split("\n").filter((text) => text !== ""), args.join(" ")).toEqual([line]);
+      expect(result.stdout).toBe("");
+    }
+  });
+
   it("keeps --ros-args away from the local graph", () => {
     const result = runCli(["node", "teleporter", "--ros-args", "-r", "__ns:=/so100"]);
     expect(result.status).toBe(2);

@@ -81,7 +81,7 @@ describe("FAST artifact folder", () => {
     expect(existsSync(path.join(dir, "tokenizer.json"))).toBe(true);
     const other = mkdtempSync(path.join(os.tmpdir(), "fast-other-"));
     writeFileSync(path.join(other, "notes.txt"), "keep me");
-    await expect(writeFastArtifact(other, trained.tokenizer, undefined)).rejects.toThrow(/not empty and holds no tokenizer/);
+    await expect(writeFastArtifact(other, trained.tokenizer, undefined)).rejects.toThrow(/already exists and is not empty; give --overwrite to replace it/);
     expect(readdirSync(other)).toEqual(["notes.txt"]);
   });
 });

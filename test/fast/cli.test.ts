@@ -1,30 +1,12 @@
 import { mkdtempSync, readFileSync, symlinkSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseNormalizationMode } from "../../src/cli/fast-commands.js";
-import { main } from "../../src/cli/main.js";
-import { InputError } from "../../src/errors.js";
+import { cli } from "../helpers/in-process.js";
 import { FIXTURES } from "../helpers/system.js";
 
 const DATASET = path.join(FIXTURES, "lerobot_v3_reference");
-
-/** Runs `pi0fast <argv>` in-process through the real entry (bad input → InputError) and captures the output. */
-async function cli(argv: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  let stdout = "";
-  let stderr = "";
-  const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  process.exitCode = 0;
-  try {
-    await main(argv);
-    return { stdout, stderr, exitCode: Number(process.exitCode ?? 0) };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = 0;
-  }
-}
 
 let work: string;
 beforeEach(() => {
@@ -75,7 +57,7 @@ describe("pi0fast train-tokenizer / check-tokenizer", () => {
     await cli(["train-tokenizer", "--dataset", DATASET, "--out", out, "--max-episodes", "1"]);
     const checked = await cli(["check-tokenizer", "--tokenizer", out, "--dataset", DATASET, "--max-mse", "0", "--num-samples", "10"]);
     expect(checked.exitCode).toBe(1);
-    expect(checked.stderr).toMatch(/above --max-mse 0: retrain with a larger --scale .*--vocab-size.*--encoded-dims/);
+    expect(checked.stderr).toMatch(/above --max-mse 0: the rounding is too coarse; retrain with a larger --scale .*--vocab-size.*--encoded-dims/);
     expect(checked.stdout).toMatch(/MSE \(normalized\)/);
   });
 

@@ -5,7 +5,10 @@
 import { Tokenizer, byteLevelPreTokenizer } from "tokenizers";
 import { describe, expect, it } from "vitest";
 import { BYTE_TO_CHAR, pushUtf8, splitWords } from "../../src/fast/byte-level.js";
-import { trainFastTokenizer } from "../../src/fast/train.js";
+import { BpeModel } from "../../src/fast/bpe.js";
+import { checkAdvice, reconstructionReport } from "../../src/fast/check.js";
+import { FastTokenizer } from "../../src/fast/tokenizer.js";
+import { rangeAlphabet, trainFastTokenizer } from "../../src/fast/train.js";
 import { interopPython, runPython } from "../helpers/system.js";
 import { syntheticChunks } from "./synthetic.js";
 
@@ -58,6 +61,80 @@ describe.skipIf(python === undefined)("FAST against the Python reference (numpy,
       expect(chunks.map((chunk) => trained.tokenizer.encode(chunk, horizon, dims).tokenIds)).toEqual(reference.ids);
     });
   }
+});
+
+/** The reference trained on few chunks, with its own alphabet and with ours; both encoded by Python `tokenizers`. */
+const FEW_CHUNKS = `
+import json, sys, numpy as np
+from scipy.fft import dct
+from tokenizers import ByteLevelBPETokenizer, Tokenizer, trainers
+job = json.load(sys.stdin)
+T, D, scale = job["horizon"], job["dims"], job["scale"]
+coeffs = [dct(np.array(c, dtype=np.float64).reshape(T, D), axis=0, norm="ortho").flatten() for c in job["chunks"]]
+held_out = [dct(np.array(c, dtype=np.float64).reshape(T, D), axis=0, norm="ortho").flatten() for c in job["held_out"]]
+rounded = np.around(np.concatenate(coeffs) * scale)
+max_token, min_token = int(rounded.max()), int(rounded.min())
+def strings(cs):
+    for c in cs:
+        yield "".join(map(chr, np.clip(np.around(c * scale) - min_token, 0, None).astype(int)))
+def train(alphabet):
+    bpe = ByteLevelBPETokenizer()
+    trainer = trainers.BpeTrainer(vocab_size=1024, min_frequency=2, show_progress=False, special_tokens=[],
+        initial_alphabet=alphabet, max_token_length=10000)
+    bpe._tokenizer.train_from_iterator(strings(coeffs), trainer=trainer)
+    return Tokenizer.from_str(bpe._tokenizer.to_str())
+def lengths(tokenizer):
+    return [len(tokenizer.decode(tokenizer.encode(s).ids)) for s in strings(held_out)]
+reference = train([chr(i) for i in range(max_token - min_token + 1)])
+with_ours = train([chr(c) for c in job["alphabet"]])
+ours = Tokenizer.from_str(job["tokenizer_json"])
+print(json.dumps({"reference_lengths": lengths(reference), "our_lengths": lengths(ours),
+    "same_as_trained_with_our_alphabet": json.loads(with_ours.to_str())["model"] == json.loads(ours.to_str())["model"],
+    "reference_json": reference.to_str(), "min_token": min_token, "max_token": max_token}))
+`;
+
+interface FewChunksResult {
+  reference_lengths: number[];
+  our_lengths: number[];
+  same_as_trained_with_our_alphabet: boolean;
+  reference_json: string;
+  min_token: number;
+  max_token: number;
+}
+
+describe.skipIf(python === undefined)("FAST trained on few chunks, against the Python reference", () => {
+  it("the reference's tokenizer drops held-out values of its own range; ours keeps them, and equals tokenizers' trainer given its alphabet", () => {
+    const horizon = 10;
+    const dims = 6;
+    const chunks = syntheticChunks(16, horizon, dims, 21);
+    const heldOut = syntheticChunks(200, horizon, dims, 22);
+    const trained = trainFastTokenizer(chunks, { horizon, dims, scale: 10, vocabSize: 1024 });
+    const range = trained.maxToken - trained.config.minToken;
+    const job = { horizon, dims, scale: 10, chunks: chunks.map((c) => Array.from(c)), held_out: heldOut.map((c) => Array.from(c)), alphabet: rangeAlphabet(range), tokenizer_json: trained.tokenizerJson };
+    const result = JSON.parse(runPython(python!, FEW_CHUNKS, JSON.stringify(job))) as FewChunksResult;
+    // Held-out chunks whose coefficients stay within the trained range: every one should round-trip whole.
+    const inRange = heldOut.map((chunk) => Array.from(trained.tokenizer.codePoints(chunk, horizon, dims).codePoints).every((cp) => cp <= range));
+    expect(inRange.filter(Boolean).length).toBeGreaterThan(100);
+    const short = (lengths: number[]) => lengths.filter((length, i) => inRange[i] && length !== horizon * dims).length;
+    expect(short(result.reference_lengths)).toBeGreaterThan(0);
+    expect(short(result.our_lengths)).toBe(0);
+    expect(result.same_as_trained_with_our_alphabet).toBe(true);
+
+    // check-tokenizer on the reference's tokenizer (what lerobot-train-tokenizer saves) names that cause and its cure
+    const reference = new FastTokenizer({ scale: 10, vocabSize: 1024, minToken: result.min_token, actionDim: dims, timeHorizon: horizon }, BpeModel.fromTokenizerJson(JSON.parse(result.reference_json)));
+    const report = reconstructionReport(reference, heldOut, horizon, dims, { maxToken: result.max_token });
+    expect(report.decodeFailures).toBe(short(result.reference_lengths) + heldOut.filter((_, i) => !inRange[i] && result.reference_lengths[i] !== horizon * dims).length);
+    expect(report.droppedValues).toBeGreaterThan(report.aboveTrainedRange ?? 0);
+    const advice = checkAdvice(report, 0.01, { minToken: result.min_token, maxToken: result.max_token, trainingChunks: 16, sampleFraction: 0.1 });
+    expect(advice[0]).toMatch(new RegExp(`^${report.decodeFailures} chunk\\(s\\) decode short because the tokenizer has no token for \\d+ coefficient value\\(s\\) inside its trained range ${result.min_token}\\.\\.${result.max_token} \\(q = -?\\d+`));
+    expect(advice[0]).toMatch(/never occurred in 16 training chunks \(--sample-fraction 0\.1\).*--sample-fraction 1/);
+    // our own tokenizer on the same held-out chunks: whatever fails is above the trained range, and says so
+    const ours = reconstructionReport(trained.tokenizer, heldOut, horizon, dims, { maxToken: trained.maxToken });
+    expect(ours.droppedValues).toBe(ours.aboveTrainedRange);
+    const oursAdvice = checkAdvice(ours, 0.01, { minToken: trained.config.minToken, maxToken: trained.maxToken, trainingChunks: 16 });
+    expect(oursAdvice.some((line) => line.includes("inside its trained range"))).toBe(false);
+    if (ours.decodeFailures > 0) expect(oursAdvice[0]).toMatch(/above the trained max_token/);
+  });
 });
 
 describe("the tokenizers npm binding", () => {

@@ -1,6 +1,6 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { BadImageError, compressedImageToRgb, imageMessageToRgb, rawImageToRgb, resizeRgb } from "../../src/observation/image.js";
+import { BadImageError, compressedImageToRgb, imageMessageToModelInput, imageMessageToRgb, padGeometry, rawImageToRgb, resizeRgb, resizeWithPad, toModelInput } from "../../src/observation/image.js";
 
 const W = 3;
 const H = 2;
@@ -70,5 +70,53 @@ describe("compressed images and resizing", () => {
     expect(resized).toMatchObject({ width: 2, height: 1 });
     expect(Array.from(resized.data)).toEqual([80, 80, 80, 80, 80, 80]);
     expect(await resizeRgb(image, 4, 2)).toBe(image);
+  });
+});
+
+describe("resize with pad (openpi / LeRobot geometry)", () => {
+  it("scales by the larger ratio, truncates, and centres with the odd pixel at the bottom/right", () => {
+    expect(padGeometry(640, 480, 224, 224)).toEqual({ width: 224, height: 168, left: 0, top: 28 });
+    expect(padGeometry(320, 239, 224, 224)).toEqual({ width: 224, height: 167, left: 0, top: 28 });
+    expect(padGeometry(239, 320, 224, 224)).toEqual({ width: 167, height: 224, left: 28, top: 0 });
+    expect(padGeometry(32, 24, 64, 64)).toEqual({ width: 64, height: 48, left: 0, top: 8 });
+    // 5000 / (5000 / 224) is 223.99999999999997 in floating point, truncated as Python does; a side keeps ≥ 1 px.
+    expect(padGeometry(5000, 1, 224, 224)).toEqual({ width: 223, height: 1, left: 0, top: 111 });
+  });
+
+  it("pads with black around the resized image and returns an image already at size as is", async () => {
+    const image = { width: 320, height: 239, data: new Uint8Array(320 * 239 * 3).fill(90) };
+    const padded = await resizeWithPad(image, 224, 224);
+    expect(padded).toMatchObject({ width: 224, height: 224 });
+    const row = (y: number) => Array.from(padded.data.subarray(y * 224 * 3, (y + 1) * 224 * 3));
+    expect(new Set(row(27))).toEqual(new Set([0]));
+    expect(new Set(row(28))).toEqual(new Set([90]));
+    expect(new Set(row(28 + 166))).toEqual(new Set([90]));
+    expect(new Set(row(28 + 167))).toEqual(new Set([0]));
+    expect(await resizeWithPad(image, 320, 239)).toBe(image);
+    expect((await toModelInput(image, 32, "fill")).data.every((v) => v === 90)).toBe(true);
+    expect((await toModelInput(image, 32, "pad")).data.filter((v) => v === 0).length).toBeGreaterThan(0);
+  });
+});
+
+describe("image message → model input", () => {
+  it("gives the same pixels for packed rgb8 (passed to sharp as is), padded rows and bgr8", async () => {
+    const width = 40;
+    const height = 30;
+    const rgbPixels = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 13 + (i >> 7)) & 0xff);
+    const packed = { width, height, encoding: "rgb8", is_bigendian: 0, step: width * 3, data: rgbPixels };
+    const paddedData = new Uint8Array((width * 3 + 4) * height).fill(0xee);
+    const bgrData = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      paddedData.set(rgbPixels.subarray(y * width * 3, (y + 1) * width * 3), y * (width * 3 + 4));
+      for (let x = 0; x < width; x++) bgrData.set([...rgbPixels.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)].reverse(), (y * width + x) * 3);
+    }
+    const padded = { ...packed, step: width * 3 + 4, data: paddedData };
+    const bgr = { ...packed, encoding: "bgr8", data: bgrData };
+    const out = async (message: Record<string, unknown>) => (await imageMessageToModelInput("sensor_msgs/msg/Image", message, 16, "pad", "t")).data;
+    const reference = await out(packed);
+    expect(reference.length).toBe(16 * 16 * 3);
+    expect(await out(padded)).toEqual(reference);
+    expect(await out(bgr)).toEqual(reference);
+    await expect(out({ ...packed, data: rgbPixels.subarray(0, 100) })).rejects.toThrow(/t: 40×30 rgb8 with step 120 needs 3600 bytes but carries 100/);
   });
 });
