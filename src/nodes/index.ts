@@ -3,12 +3,14 @@
  * executables and the launch files all start nodes from here. Each node arrives with its issue.
  */
 import type { NodeDefinition } from "../ros/graph.js";
+import { chunkBlenderNode } from "./chunk_blender.js";
 import { observationAggregatorNode } from "./observation_aggregator.js";
 import { policyNode } from "./policy.js";
 
 export const NODES: Readonly<Record<string, NodeDefinition>> = {
   observation_aggregator: observationAggregatorNode,
   policy: policyNode,
+  chunk_blender: chunkBlenderNode,
 };
 
 export function nodeNames(): string[] {

@@ -3,45 +3,12 @@
  * tools/ros2-wheels/README.md), in separate processes exchanging pi0fast_ros messages. .ci/run sets the
  * middleware up; locally the test is skipped unless the same set-up exists.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeTestModel } from "../../src/policy/index.js";
-import { REPO_ROOT } from "../helpers/system.js";
-
-const envFile = process.env.PI0FAST_ROS_ENV ?? path.join(REPO_ROOT, ".ros/venv/ros2-env.sh");
-const overlay = process.env.PI0FAST_ROS_OVERLAY ?? path.join(REPO_ROOT, ".ros/overlay");
-const generated = path.join(REPO_ROOT, "node_modules/rclnodejs/generated/pi0fast_ros");
-/** The package installed by CMake (.ci/run sets it); REQUIRE_SYSTEM_DEPS makes it required. */
-const installPrefix = process.env.PI0FAST_ROS_INSTALL;
-if (installPrefix === undefined && process.env.REQUIRE_SYSTEM_DEPS === "1") {
-  throw new Error("PI0FAST_ROS_INSTALL is not set: .ci/run builds and installs the package with CMake and sets it");
-}
-
-function rosEnvironment(): NodeJS.ProcessEnv | undefined {
-  const missing = [envFile, overlay, generated].filter((p) => !existsSync(p));
-  if (missing.length > 0) {
-    const message = `a ROS 2 middleware with rclnodejs and the pi0fast_ros messages (missing: ${missing.join(", ")}; .ci/run sets it up)`;
-    if (process.env.REQUIRE_SYSTEM_DEPS === "1") throw new Error(`${message} is required by REQUIRE_SYSTEM_DEPS=1`);
-    console.warn(`skipping the real-middleware tests: they need ${message}`);
-    return undefined;
-  }
-  const dump = spawnSync("bash", ["-c", `. "${envFile}" && env -0`], { encoding: "utf8" });
-  const env: NodeJS.ProcessEnv = Object.fromEntries(
-    dump.stdout
-      .split("\0")
-      .filter((line) => line.includes("="))
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
-  env.AMENT_PREFIX_PATH = `${overlay}:${env.AMENT_PREFIX_PATH ?? ""}`;
-  env.LD_LIBRARY_PATH = `${overlay}/lib:${env.LD_LIBRARY_PATH ?? ""}`;
-  // Keep this run's DDS traffic to itself and to this machine.
-  env.ROS_DOMAIN_ID = String(1 + (process.pid % 100));
-  env.ROS_AUTOMATIC_DISCOVERY_RANGE = "LOCALHOST";
-  return env;
-}
+import { installPrefix, rosEnvironment, runDriver, startNodeProcess } from "../helpers/ros-processes.js";
 
 const rosEnv = rosEnvironment();
 
@@ -58,27 +25,10 @@ describe.skipIf(rosEnv === undefined)("nodes on a real ROS 2 middleware", () => 
       paramsFile,
       `/itest/policy:\n  ros__parameters:\n    model_dir: ${JSON.stringify(modelDir)}\n    providers: [cpu]\n    trigger: observation\n    warmup_inferences: 0\n`,
     );
-    const tsx = ["--import", "tsx"];
-    const rosArgs = ["--ros-args", "-r", "__node:=policy", "-r", "__ns:=/itest", "--params-file", paramsFile];
-    // Where CI built and installed the package (CMakeLists.txt), start the installed executable as
-    // `ros2 run pi0fast_ros policy_node` would; otherwise the same node from the sources.
-    const [command, args, env] =
-      installPrefix !== undefined
-        ? [path.join(installPrefix, "lib/pi0fast_ros/policy_node"), rosArgs, { ...rosEnv, AMENT_PREFIX_PATH: `${installPrefix}:${rosEnv!.AMENT_PREFIX_PATH}`, LD_LIBRARY_PATH: `${installPrefix}/lib:${rosEnv!.LD_LIBRARY_PATH}` }]
-        : [process.execPath, [...tsx, path.join(REPO_ROOT, "src/cli/bin.ts"), "node", "policy", "--graph", "ros", ...rosArgs], rosEnv];
-    const policy = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let policyLog = "";
-    policy.stdout.on("data", (chunk: Buffer) => (policyLog += chunk.toString()));
-    policy.stderr.on("data", (chunk: Buffer) => (policyLog += chunk.toString()));
-    const policyExit = new Promise<number | null>((resolve) => policy.on("exit", (code) => resolve(code)));
-
-    const driver = spawnSync(process.execPath, [...tsx, path.join(REPO_ROOT, "test/ros/nodes/ros-driver.ts"), "--ros-args", "-r", "__ns:=/itest"], {
-      env: { ...rosEnv, MODEL_DIR: modelDir },
-      encoding: "utf8",
-      timeout: 150_000,
-    });
-    policy.kill("SIGINT");
-    const policyCode = await policyExit;
+    const policy = startNodeProcess(rosEnv!, "policy", ["--ros-args", "-r", "__node:=policy", "-r", "__ns:=/itest", "--params-file", paramsFile]);
+    const driver = await runDriver(rosEnv!, "ros-driver.ts", ["--ros-args", "-r", "__ns:=/itest"], { MODEL_DIR: modelDir }, 150_000);
+    const policyCode = await policy.stop();
+    const policyLog = policy.log();
 
     expect(driver.status, `driver stderr: ${driver.stderr}\npolicy log: ${policyLog}`).toBe(0);
     const seen = JSON.parse(driver.stdout.trim().split("\n").pop()!) as {
