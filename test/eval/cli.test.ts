@@ -55,7 +55,8 @@ describe("pi0fast eval", () => {
     const out = path.join(root, "used");
     mkdirSync(out);
     writeFileSync(path.join(out, "notes.txt"), "mine");
-    expect(rejected(["--bag", bagDir, "--config", CONFIG, "--out", out])).toBe(`pi0fast: --out ${out}: already exists and is not empty; give --overwrite to replace it, or choose a new path`);
+    // with a bag that is not there: the output is judged first
+    expect(rejected(["--bag", path.join(root, "no-bag"), "--config", CONFIG, "--out", out])).toBe(`pi0fast: --out ${out}: already exists and is not empty; give --overwrite to replace it, or choose a new path`);
     expect(readFileSync(path.join(out, "notes.txt"), "utf8")).toBe("mine");
   });
 
