@@ -10,6 +10,7 @@ import { BagReader } from "../bag/reader.js";
 import { nsFromTime, type SensorMsgsJointState } from "../msgs/messages.js";
 import { findNode, startNode } from "../nodes/host.js";
 import { policyNode } from "../nodes/policy.js";
+import { readManifest } from "../policy/manifest.js";
 import type { NodeDefinition, NodeHandle } from "../ros/graph.js";
 import { LocalBus } from "../ros/local-graph.js";
 import { resolveOverrides, validateParameters, type ParamsFileEntry } from "../ros/parameters.js";
@@ -107,8 +108,10 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
 
   const overrides = options.overrides ?? {};
   const injected = options.latency.kind === "injected" ? { latency_ms: options.latency.ms, measured_latency: false } : { measured_latency: true };
+  // a model says which cameras it takes and at what size
+  const vision = options.policy.kind === "model" ? readManifest(options.policy.modelDir).vision : undefined;
   const nodes: [NodeDefinition, Record<string, unknown>][] = [
-    [findNode("observation_aggregator"), { camera_topics: settings.camera_topics }],
+    [findNode("observation_aggregator"), { camera_topics: settings.camera_topics, ...(vision !== undefined ? { camera_names: vision.cameras, image_size: vision.image_size } : {}) }],
     options.policy.kind === "recorded" ? [recordedPolicyNode(recordedAction) as unknown as NodeDefinition, { chunk_topic: UNDELAYED_CHUNKS }] : [policyNode as unknown as NodeDefinition, { model_dir: options.policy.modelDir }],
     [latencyInjectorNode as unknown as NodeDefinition, { ...injected, input_topic: UNDELAYED_CHUNKS, output_topic: "action_chunk" }],
     [findNode("chunk_blender"), { joint_names: settings.joint_names, command_interface: "joint_state", command_topic: "joint_command", joint_states_topic: "joint_states" }],

@@ -13,6 +13,7 @@ import { evaluate, metricsDocument } from "../../src/eval/evaluation.js";
 import { runReplay, type ReplayResult } from "../../src/eval/replay.js";
 import { nsFromTime } from "../../src/msgs/messages.js";
 import { readParamsFile } from "../../src/nodes/host.js";
+import { makeTestModel } from "../../src/policy/test-model.js";
 import { SO100_JOINTS } from "../../src/so100/calibration.js";
 import { REPO_ROOT } from "../helpers/system.js";
 
@@ -105,6 +106,20 @@ describe("pi0fast eval replay (recorded oracle)", () => {
     // the compensated run skips the steps already in the past on arrival; the naive one never does
     expect(compensated.metrics.skipped_steps).toBeGreaterThan(compensated.metrics.chunks * 8);
     expect(naive.metrics.skipped_steps).toBe(0);
+  });
+
+  it("runs the policy node on a model and holds each chunk back for its own measured latency", async () => {
+    const modelDir = path.join(root, "model");
+    await makeTestModel({ out: modelDir, preset: "tiny", seed: 1 });
+    const run = await runReplay({ bagPath: bagDir, params, configName: CONFIG, policy: { kind: "model", modelDir }, latency: { kind: "measured" } });
+    expect(run.chunks.length).toBeGreaterThan(3);
+    expect(run.metrics.decode_status.ok + run.metrics.decode_status.repaired + run.metrics.decode_status.failed).toBe(run.chunks.length);
+    const answered = new Map(run.policyChunks.map((chunk) => [chunk.chunkId, chunk.answeredNs]));
+    for (const chunk of run.chunks) {
+      expect(chunk.inferenceLatencyMs).toBeGreaterThan(0);
+      expect(chunk.arrivalNs - answered.get(chunk.chunkId!)!).toBe(BigInt(Math.round(chunk.inferenceLatencyMs * 1e6)));
+    }
+    expect(run.metrics.window.ticks).toBeGreaterThan(100);
   });
 
   it("names the topic the bag lacks and lists the bag's topics", async () => {
