@@ -1,7 +1,8 @@
 /**
- * `npm run bench -- bag [--seconds-throughput 4] [--seconds-memory 20]`
+ * `npm run bench -- bag [--seconds-throughput 4] [--seconds-memory 20] [--parts throughput,memory,encode]`
  * - read + decode throughput of our reader on sqlite3 and MCAP, against `cat` of the same files;
- * - peak RSS of our process converting a ≥ 1 GB bag (2 cameras 640×480 rgb8 at 30 Hz), ffmpeg excluded;
+ * - peak RSS of our process converting a ≥ 1 GB bag (2 cameras 640×480 rgb8 at 30 Hz), ffmpeg excluded, for
+ *   MCAP and for sqlite3 in rosbag2's WAL journal mode (opened immutable, so SQLite's own cache is what grows);
  * - AV1 encode frames per second (640×480, the converter's settings).
  * Every bag is generated into a temporary folder and deleted afterwards.
  */
@@ -10,6 +11,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { BagReader } from "../src/bag/reader.js";
 import { makeSampleBags } from "../src/bag/sample.js";
 import { convertBags } from "../src/dataset/convert.js";
@@ -72,14 +74,39 @@ async function encodeFps(dir: string, frames: number): Promise<number> {
   return frames / ((performance.now() - started) / 1000);
 }
 
+/** Peak RSS of a child converting a `seconds`-long bag of `format` (sqlite3 switched to WAL mode, as rosbag2 writes it). */
+async function convertMemory(dir: string, format: "mcap" | "sqlite3", seconds: number): Promise<void> {
+  const [bigBag] = await makeSampleBags({ outDir: path.join(dir, `big-${format}`), format, episodes: 1, seconds, cameras: 2, width: 640, height: 480, seed: 2 });
+  if (format === "sqlite3") {
+    const db = new Database(storageFiles(bigBag!)[0]!);
+    db.pragma("journal_mode = WAL");
+    db.close();
+  }
+  const bigMb = bagBytes(bigBag!) / 1e6;
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "bench/run.ts"), "bag", "--convert-child", bigBag!, path.join(dir, `dataset-${format}`)], { stdio: ["ignore", "pipe", "inherit"], cwd: repoRoot });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const code: number = await new Promise((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+  if (code !== 0) throw new Error(`convert child exited with ${code}`);
+  const result = JSON.parse(output.trim().split("\n").at(-1)!) as { maxRssMb: number; seconds: number; frames: number };
+  const label = format === "mcap" ? "MCAP" : "sqlite3 (WAL)";
+  console.log(
+    `convert ${bigMb.toFixed(0)} MB ${label} bag (2 × 640×480 rgb8 @ 30 Hz, ${seconds} s): peak RSS ${result.maxRssMb.toFixed(0)} MB (target ≤ 300 MB), ${result.frames} frames in ${result.seconds.toFixed(1)} s`,
+  );
+  rmSync(path.join(dir, `big-${format}`), { recursive: true, force: true });
+  rmSync(path.join(dir, `dataset-${format}`), { recursive: true, force: true });
+}
+
 export async function run(args: string[]): Promise<void> {
   if (args[0] === "--convert-child") return convertChild(args.slice(1));
   const throughputSeconds = option(args, "--seconds-throughput", 4);
   const memorySeconds = option(args, "--seconds-memory", 20);
+  const partsIndex = args.indexOf("--parts");
+  const parts = new Set(partsIndex >= 0 ? args[partsIndex + 1]!.split(",") : ["throughput", "memory", "encode"]);
   const dir = mkdtempSync(path.join(tmpdir(), "pi0fast-bench-bag-"));
   try {
     console.log(`bag bench (node ${process.version}); scratch ${dir}`);
-    for (const format of ["sqlite3", "mcap"] as const) {
+    for (const format of parts.has("throughput") ? (["sqlite3", "mcap"] as const) : []) {
       const [bag] = await makeSampleBags({ outDir: path.join(dir, `throughput-${format}`), format, episodes: 1, seconds: throughputSeconds, cameras: 2, width: 640, height: 480, seed: 1 });
       const files = storageFiles(bag!);
       catThroughput(files); // warm the page cache for both
@@ -98,20 +125,11 @@ export async function run(args: string[]): Promise<void> {
       );
       rmSync(path.join(dir, `throughput-${format}`), { recursive: true, force: true });
     }
-    const [bigBag] = await makeSampleBags({ outDir: path.join(dir, "big"), format: "mcap", episodes: 1, seconds: memorySeconds, cameras: 2, width: 640, height: 480, seed: 2 });
-    const bigMb = bagBytes(bigBag!) / 1e6;
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "bench/run.ts"), "bag", "--convert-child", bigBag!, path.join(dir, "dataset")], { stdio: ["ignore", "pipe", "inherit"], cwd: repoRoot });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const code: number = await new Promise((resolve) => child.on("close", (c) => resolve(c ?? 1)));
-    if (code !== 0) throw new Error(`convert child exited with ${code}`);
-    const result = JSON.parse(output.trim().split("\n").at(-1)!) as { maxRssMb: number; seconds: number; frames: number };
-    console.log(
-      `convert ${bigMb.toFixed(0)} MB MCAP bag (2 × 640×480 rgb8 @ 30 Hz, ${memorySeconds} s): peak RSS ${result.maxRssMb.toFixed(0)} MB (target ≤ 300 MB), ${result.frames} frames in ${result.seconds.toFixed(1)} s`,
-    );
-    rmSync(path.join(dir, "big"), { recursive: true, force: true });
-    const fps = await encodeFps(dir, 150);
-    console.log(`AV1 encode (libsvtav1 preset 10, crf 30, g 2, 640×480): ${fps.toFixed(1)} frames/s`);
+    if (parts.has("memory")) for (const format of ["mcap", "sqlite3"] as const) await convertMemory(dir, format, memorySeconds);
+    if (parts.has("encode")) {
+      const fps = await encodeFps(dir, 150);
+      console.log(`AV1 encode (libsvtav1 preset 10, crf 30, g 2, 640×480): ${fps.toFixed(1)} frames/s`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

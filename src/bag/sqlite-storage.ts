@@ -1,3 +1,6 @@
+import { statSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { InputError } from "../errors.js";
 import type { StorageFile, StorageFilter, StorageRecord, StorageTopic } from "./storage.js";
@@ -22,6 +25,65 @@ function sqliteFailure(file: string, error: unknown): never {
   throw new InputError(`${file}: not a readable rosbag2 sqlite3 file (${message}); expected the tables topics and messages of schema 1–4`);
 }
 
+let uriFilenames: boolean | undefined;
+
+/**
+ * Throws unless this better-sqlite3 takes URI filenames. The probe opens an in-memory database by URI; without
+ * URI support it names a file that does not exist and, opened without create, fails without writing anything.
+ */
+function requireUriFilenames(): void {
+  if (uriFilenames === undefined) {
+    try {
+      new Database("file:pi0fast-uri-probe?mode=memory", { fileMustExist: true }).close();
+      uriFilenames = true;
+    } catch {
+      uriFilenames = false;
+    }
+  }
+  if (!uriFilenames) {
+    throw new Error(
+      "better-sqlite3 was built without SQLite URI filenames (SQLITE_USE_URI=1), which reading a bag without writing beside it needs; rebuild it with `node scripts/better-sqlite3-uri.mjs` (npm install runs it)",
+    );
+  }
+}
+
+interface PendingJournal {
+  file: string;
+  bytes: number;
+}
+
+/** The side file holding writes not yet in `file` (a non-empty `-wal` or `-journal`), if any. */
+function pendingJournal(file: string): PendingJournal | undefined {
+  for (const suffix of ["-wal", "-journal"]) {
+    const bytes = statSync(`${file}${suffix}`, { throwIfNoEntry: false })?.size ?? 0;
+    if (bytes > 0) return { file: `${file}${suffix}`, bytes };
+  }
+  return undefined;
+}
+
+/**
+ * Opens a storage file read-only without writing beside it. rosbag2 writes WAL-mode files, and SQLite opening
+ * one (read-only or not) creates `-shm`/`-wal` next to it, which fails on read-only storage; `immutable=1`
+ * reads the file as it is, with no side files and no locks (so a bag is read once its recorder has closed it).
+ * A file whose `-wal`/`-journal` still holds writes (a recording in progress, or one whose recorder died) is
+ * opened the ordinary way instead, so that SQLite applies them and no message is lost.
+ */
+function openReadOnly(file: string, displayName: string, pending: PendingJournal | undefined): Database.Database {
+  if (pending === undefined) return new Database(`${pathToFileURL(path.resolve(file)).href}?immutable=1`, { readonly: true, fileMustExist: true });
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path.resolve(file), { readonly: true, fileMustExist: true });
+    db.pragma("schema_version"); // SQLite opens the -wal at the first read
+    return db;
+  } catch (error) {
+    db?.close();
+    const message = error instanceof Error ? error.message : String(error);
+    throw new InputError(
+      `${displayName}: ${path.basename(pending.file)} holds ${pending.bytes} bytes of writes not yet in the file (a recording still open, or one that did not close), and SQLite cannot read them here (${message}): it needs to write ${path.basename(file)}-shm beside the file; read the bag from writable storage`,
+    );
+  }
+}
+
 /**
  * A rosbag2 sqlite3 file (schema versions 1–4; `message_definitions` from Iron on). Messages come in
  * `ORDER BY timestamp, id` with BigInt timestamps: receive times exceed 2^53 ns.
@@ -41,9 +103,11 @@ export class SqliteStorage implements StorageFile {
 
   /** Opens `path` read-only; `displayName` is what errors call it. */
   static open(path: string, displayName = path): SqliteStorage {
+    const pending = pendingJournal(path);
+    if (pending === undefined) requireUriFilenames();
     let db: Database.Database | undefined;
     try {
-      db = new Database(path, { readonly: true, fileMustExist: true });
+      db = openReadOnly(path, displayName, pending);
       db.defaultSafeIntegers(true);
       const tables = new Set(
         (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name),

@@ -62,7 +62,7 @@ export class BagWriter {
       await mcap.start({ profile: "ros2", library: "pi0fast_ros" });
       writer.#mcap = { writer: mcap, handle };
     } else {
-      const db = new Database(file);
+      const db = new Database(path.resolve(file));
       db.pragma("journal_mode = MEMORY");
       db.pragma("synchronous = OFF");
       db.exec(`

@@ -3,8 +3,8 @@
  * weights. A patch-embedding vision encoder, a token embedding and a Gemma-style decoder (RMSNorm with
  * `1 + w`, rotary positions, multi-query attention, GeGLU MLP, embeddings scaled by √width), prefix-LM
  * attention through the `attention_mask` groups, and an LM head over the action tokens, `"|"` and EOS only
- * (tied to the embedding rows). The `paligemma-3b` preset has the real dimensions and external weight files:
- * it measures real-size latency, it does not act.
+ * (tied to the embedding rows, or its own with `untiedLmHead`). The `paligemma-3b` preset has the real
+ * dimensions and external weight files: it measures real-size latency, it does not act.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -59,6 +59,12 @@ export interface MakeTestModelOptions {
   preset?: PresetName;
   dtype?: "fp32" | "fp16";
   seed?: number;
+  /**
+   * An LM head of its own instead of the embedding rows (default false). Tied, a random model's residual stream
+   * is mostly the token it was just fed, whose own row scores highest: it repeats one token whatever the input.
+   * Untied, its greedy tokens change with the images, the prompt, the positions and the attention mask.
+   */
+  untiedLmHead?: boolean;
   /** Chunk shape the FAST tokenizer is trained for (SO-100: 6 joints). */
   horizon?: number;
   actionNames?: string[];
@@ -122,13 +128,15 @@ export async function makeTestModel(options: MakeTestModelOptions): Promise<Mani
   // The embedding's rows for the logit tokens double as the LM head (tied, as in Gemma).
   const lmHeadRows = new Float32Array(logitTokenIds.length * p.hiddenSize);
   writeFileSync(path.join(out, MODEL_FILES.embed), buildEmbedTokens(p, vocabSize, dtype, weights, logitTokenIds, lmHeadRows, external(MODEL_FILES.embed)));
-  writeFileSync(path.join(out, MODEL_FILES.decoder), buildDecoder(p, dtype, weights, lmHeadRows, logitTokenIds.length, external(MODEL_FILES.decoder)));
+  // Its own generator, so the other weights are those of the tied model with the same seed.
+  const lmHead = options.untiedLmHead === true ? new Random(seed + 2).normal(lmHeadRows.length, 1 / Math.sqrt(p.hiddenSize)) : lmHeadRows;
+  writeFileSync(path.join(out, MODEL_FILES.decoder), buildDecoder(p, dtype, weights, lmHead, logitTokenIds.length, external(MODEL_FILES.decoder)));
 
   const jointStats = { q01: actionNames.map((name) => (name === "gripper" ? 0 : -90)), q99: actionNames.map((name) => (name === "gripper" ? 100 : 90)) };
   const manifest: Manifest = {
     format: "pi0fast-onnx",
     format_version: 1,
-    name: `test-${presetName}-${options.dtype ?? "fp32"}-seed${seed}`,
+    name: `test-${presetName}-${options.dtype ?? "fp32"}-seed${seed}${options.untiedLmHead === true ? "-untied" : ""}`,
     dtype: dtype === "float16" ? "float16" : "float32",
     decoder: {
       num_layers: p.numLayers,

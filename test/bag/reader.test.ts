@@ -1,9 +1,11 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { BagReader, type BagMessage } from "../../src/bag/reader.js";
 import { canonicalTypeName } from "../../src/bag/metadata.js";
-import { BAGS } from "./helpers.js";
+import { BagWriter } from "../../src/bag/writer.js";
+import { BAGS, scratch } from "./helpers.js";
 
 async function collect(bag: BagReader, options: Parameters<BagReader["messages"]>[0] = {}): Promise<BagMessage[]> {
   const messages: BagMessage[] = [];
@@ -101,6 +103,39 @@ describe("filters and layout", () => {
     const sqlite = await collect(await BagReader.open(path.join(BAGS, "split_sqlite3")));
     const mcap = await collect(await BagReader.open(path.join(BAGS, "split_mcap")));
     expect(mcap.map((m) => [m.topic, m.logTimeNs, m.message])).toEqual(sqlite.map((m) => [m.topic, m.logTimeNs, m.message]));
+  });
+
+  it("reads sqlite3 messages in receive-time order where the ids are not (ORDER BY timestamp, id)", async () => {
+    // rosbag2 numbers rows in the order it writes them, which need not be the order of their timestamps
+    const bagDir = path.join(scratch(), "ids_out_of_time_order");
+    const writer = await BagWriter.create(bagDir, "sqlite3");
+    await writer.addTopic("/instruction", "std_msgs/msg/String");
+    await writer.addTopic("/joint_states", "sensor_msgs/msg/JointState");
+    const start = 1_760_000_000_000_000_000n;
+    const written: [string, bigint][] = [["first", 30n], ["second", 10n], ["third", 20n], ["fourth", 10n], ["fifth", 40n], ["sixth", 0n]];
+    for (const [data, offsetNs] of written) await writer.write("/instruction", start + offsetNs, { data });
+    await writer.write("/joint_states", start + 15n, { header: { stamp: { sec: 0, nanosec: 0 }, frame_id: "" }, name: [], position: new Float64Array(0), velocity: new Float64Array(0), effort: new Float64Array(0) });
+    await writer.close();
+    const file = path.join(bagDir, readdirSync(bagDir).find((name) => name.endsWith(".db3"))!);
+    const db = new Database(file, { readonly: true });
+    db.defaultSafeIntegers(true);
+    const byId = db.prepare("SELECT timestamp FROM messages ORDER BY id").all().map((row) => (row as { timestamp: bigint }).timestamp - start);
+    db.close();
+    expect(byId).toEqual([30n, 10n, 20n, 10n, 40n, 0n, 15n]);
+
+    const messages = await collect(await BagReader.open(bagDir));
+    // equal timestamps keep the order they were written in (id order)
+    expect(messages.map((message) => [message.logTimeNs - start, message.topic === "/instruction" ? message.message!.data : "joint_states"])).toEqual([
+      [0n, "sixth"],
+      [10n, "second"],
+      [10n, "fourth"],
+      [15n, "joint_states"],
+      [20n, "third"],
+      [30n, "first"],
+      [40n, "fifth"],
+    ]);
+    const window = await collect(await BagReader.open(bagDir), { topics: ["/instruction"], startNs: start + 10n, endNs: start + 30n });
+    expect(window.map((message) => message.message!.data)).toEqual(["second", "fourth", "third", "first"]);
   });
 
   it("normalizes type names", () => {

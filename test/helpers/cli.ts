@@ -10,13 +10,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `pi0fast <args>` from the TypeScript sources (so tests never see a stale dist/). */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
+/**
+ * Runs `pi0fast <args>` from the TypeScript sources (so tests never see a stale dist/); `uid`/`gid` run it as
+ * another user (a root test reading what that user cannot write).
+ */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number } = {}): CliResult {
   const result = spawnSync(process.execPath, ["--import", "tsx", BIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...options.env },
     encoding: "utf8",
     timeout: options.timeoutMs ?? 120_000,
+    ...(options.uid !== undefined ? { uid: options.uid } : {}),
+    ...(options.gid !== undefined ? { gid: options.gid } : {}),
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
