@@ -11,6 +11,8 @@ import { comparisonTable, evaluate, formatTable, metricsDocument } from "../eval
 import { evaluationReport } from "../eval/report.js";
 import type { ReplayLatency, ReplayPolicy } from "../eval/replay.js";
 import { readParamsFile } from "../nodes/host.js";
+import { exitCleanlyOnSignals } from "./interrupt.js";
+import { OVERWRITE_OPTION } from "./options.js";
 import { StagedOutput, checkOutput } from "../output-dir.js";
 
 interface EvalArgs {
@@ -46,7 +48,7 @@ export const evalCommand: CommandBody<object, EvalArgs> = {
       .option("model", { type: "string", describe: "Pi0-FAST model directory: run the policy node on it" })
       .option("policy", { type: "string", describe: "recorded: the oracle answering with the recorded future actions (the default without --model)" })
       .option("latency-ms", { type: "string", describe: "injected latencies, one run each (default 0,100,300 for the oracle; a model's own measured latency)" })
-      .option("overwrite", { type: "boolean", default: false, describe: "replace a non-empty --out" })
+      .option("overwrite", OVERWRITE_OPTION)
       .option("progress", { type: "boolean", default: process.stderr.isTTY === true, describe: "show a progress bar" }) as never,
   handler: async (args) => {
     if (args.policy !== undefined && args.policy !== "recorded") throw new InputError(`--policy ${JSON.stringify(args.policy)}: expected 'recorded' (or --model <dir> for a model)`);
@@ -79,10 +81,15 @@ export const evalCommand: CommandBody<object, EvalArgs> = {
       bar?.stop();
     }
     const report = await evaluationReport(evaluation);
-    await StagedOutput.write(args.out, { overwrite: args.overwrite, label: `--out ${args.out}` }, (staging) => {
-      writeFileSync(path.join(staging, "metrics.json"), metricsDocument(evaluation));
-      writeFileSync(path.join(staging, "report.html"), report);
-    });
+    const interrupt = exitCleanlyOnSignals("eval", args.out);
+    try {
+      await StagedOutput.write(args.out, { overwrite: args.overwrite, label: `--out ${args.out}` }, (staging) => {
+        writeFileSync(path.join(staging, "metrics.json"), metricsDocument(evaluation));
+        writeFileSync(path.join(staging, "report.html"), report);
+      });
+    } finally {
+      interrupt.dispose();
+    }
     process.stdout.write(`${formatTable(comparisonTable(evaluation))}\n`);
     const bagS = evaluation.runs.reduce((sum, run) => sum + run.bagDurationS, 0);
     const wallS = evaluation.runs.reduce((sum, run) => sum + run.wallS, 0);
