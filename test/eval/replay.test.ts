@@ -13,9 +13,10 @@ import { evaluate, metricsDocument } from "../../src/eval/evaluation.js";
 import { runReplay, type ReplayResult } from "../../src/eval/replay.js";
 import { nsFromTime } from "../../src/msgs/messages.js";
 import { readParamsFile } from "../../src/nodes/host.js";
+import { parseParamsFile } from "../../src/ros/parameters.js";
 import { makeTestModel } from "../../src/policy/test-model.js";
 import { SO100_JOINTS } from "../../src/so100/calibration.js";
-import { REPO_ROOT } from "../helpers/system.js";
+import { FIXTURES, REPO_ROOT } from "../helpers/system.js";
 
 const CONFIG = path.join(REPO_ROOT, "config/eval.yaml");
 const params = readParamsFile(CONFIG);
@@ -120,6 +121,26 @@ describe("pi0fast eval replay (recorded oracle)", () => {
       expect(chunk.arrivalNs - answered.get(chunk.chunkId!)!).toBe(BigInt(Math.round(chunk.inferenceLatencyMs * 1e6)));
     }
     expect(run.metrics.window.ticks).toBeGreaterThan(100);
+  });
+
+  it("replays a recording made by ROS 2 Jazzy itself (one camera, leader and follower arms)", async () => {
+    const jazzy = path.join(FIXTURES, "bags/jazzy_mcap");
+    const jazzyParams = parseParamsFile(
+      [
+        "/**/eval:\n  ros__parameters:\n    camera_topics: [/camera/image_raw]\n    action_topic: /leader/joint_states",
+        "/**/observation_aggregator:\n  ros__parameters:\n    camera_names: [base_0_rgb]\n    image_size: 32",
+        "/**/chunk_blender:\n  ros__parameters:\n    max_joint_velocity_rad_s: [5.0]",
+      ].join("\n"),
+      "jazzy.yaml",
+    );
+    const at = async (ms: number) => (await runReplay({ bagPath: jazzy, params: jazzyParams, configName: "jazzy.yaml", policy: { kind: "recorded" }, latency: { kind: "injected", ms } })).metrics;
+    const fast = await at(0);
+    const slow = await at(300);
+    expect(fast.chunks).toBeGreaterThan(5);
+    expect(fast.window.ticks).toBeGreaterThan(200);
+    expect(fast.underruns).toBe(0);
+    expect(slow.skipped_steps).toBeGreaterThan(fast.skipped_steps);
+    expect(slow.tracking.mae_rad!).toBeGreaterThan(fast.tracking.mae_rad!);
   });
 
   it("names the topic the bag lacks and lists the bag's topics", async () => {
