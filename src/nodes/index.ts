@@ -4,9 +4,11 @@
  */
 import type { NodeDefinition } from "../ros/graph.js";
 import { policyNode } from "./policy.js";
+import { so100ControllerNode } from "./so100_controller.js";
 
 export const NODES: Readonly<Record<string, NodeDefinition>> = {
   policy: policyNode,
+  so100_controller: so100ControllerNode,
 };
 
 export function nodeNames(): string[] {
