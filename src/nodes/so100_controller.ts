@@ -19,7 +19,7 @@ import { BusError, FeetechBus, MemoryTransport, openSerialTransport, type BusTra
 import { SO100_JOINTS, type Calibration } from "../so100/calibration.js";
 import { readCalibrationFile } from "../so100/calibration-file.js";
 import { arrayCommand, jointStateCommand, type CommandVerdict } from "../so100/commands.js";
-import { GoalLimiter } from "../so100/limits.js";
+import { GoalLimiter, clampTicks } from "../so100/limits.js";
 import { describeStatusError } from "../so100/protocol.js";
 import { SIM_CALIBRATION, SimulatedArm } from "../so100/sim-arm.js";
 import { ticksToRadians } from "../so100/units.js";
@@ -187,11 +187,15 @@ class So100Controller {
     const connection = this.connection;
     this.connection = undefined;
     if (connection === undefined) return;
-    // Leave the arm holding where it is (torque unchanged), never on a stale goal.
-    try {
-      if (this.torqueOn) await connection.arm.writeGoals(this.limiter.reset((await connection.arm.readPresent()).ticks, this.graph.nowNs()));
-    } catch (error) {
-      this.graph.logger.warn(`at shutdown: could not hold the present position (${describeError(error)})`);
+    // Leave a real arm holding where it is (torque unchanged). Nothing here may use the node's clock: on
+    // ROS a signal may already have shut the context down.
+    if (this.torqueOn && this.parameters.mode === "hardware") {
+      try {
+        const present = await connection.arm.readPresent();
+        await connection.arm.writeGoals(Array.from(present.ticks, (ticks, j) => clampTicks(ticks, this.joints[j]!.limits)));
+      } catch (error) {
+        this.graph.logger.warn(`at shutdown: could not hold the present position (${describeError(error)})`);
+      }
     }
     await connection.transport.close();
   }
