@@ -49,13 +49,13 @@ describe.skipIf(!socat)("the servo bus on a pty pair", () => {
     cleanups.push(() => void sim.kill("SIGKILL"));
     await waitFor("the simulated arm to serve", () => /Ctrl-C stops it/.test(simLog));
 
-    const scan = runCli(["so100", "scan", "--port", pty.clientEnd, "--ids", "1-8", "--json"]);
+    const scan = runCli(["so100", "scan", "--port", pty.clientEnd, "--ids", "1-8", "--timeout-ms", "300", "--json"]);
     expect(scan.status, scan.stderr).toBe(0);
     const found = JSON.parse(scan.stdout) as { servos: Array<{ id: number; model_number: number; model: string; firmware: string }> };
     expect(found.servos.map((s) => [s.id, s.model_number, s.model])).toEqual([1, 2, 3, 4, 5, 6].map((id) => [id, 777, "STS3215"]));
     expect(new Set(found.servos.map((s) => s.firmware)).size).toBe(1);
 
-    const read = runCli(["so100", "read", "--port", pty.clientEnd, "--calibration", calibrationFile(dir), "--json"]);
+    const read = runCli(["so100", "read", "--port", pty.clientEnd, "--timeout-ms", "300", "--calibration", calibrationFile(dir), "--json"]);
     expect(read.status, read.stderr).toBe(0);
     const servos = (JSON.parse(read.stdout) as { servos: Array<{ joint: string; position_ticks: number; position_rad: number; voltage_v: number; temperature_c: number; torque: boolean; errors: string[] }> }).servos;
     expect(servos.map((s) => s.joint)).toEqual(Object.keys(SIM_CALIBRATION));
@@ -68,7 +68,7 @@ describe.skipIf(!socat)("the servo bus on a pty pair", () => {
       expect(servo.torque).toBe(false);
       expect(servo.errors).toEqual([]);
     }
-    const text = runCli(["so100", "read", "--port", pty.clientEnd]);
+    const text = runCli(["so100", "read", "--port", pty.clientEnd, "--timeout-ms", "300"]);
     expect(text.stdout).toMatch(/radians need --calibration/);
 
     sim.kill("SIGINT");
@@ -99,7 +99,7 @@ describe.skipIf(!socat)("the servo bus on a pty pair", () => {
 
     const bus = new LocalBus({ logSink: () => {} });
     const graph = bus.createGraph("so100_controller", {
-      parameters: { mode: "hardware", port: pty.clientEnd, calibration_file: calibrationFile(dir), torque_on_start: true, max_joint_velocity_rad_s: 0.4, reconnect_interval_ms: 100, command_timeout_ms: 60_000 },
+      parameters: { mode: "hardware", port: pty.clientEnd, calibration_file: calibrationFile(dir), torque_on_start: true, max_joint_velocity_rad_s: 0.4, reconnect_interval_ms: 100, command_timeout_ms: 60_000, bus_timeout_ms: 300 },
     });
     const handle = await startSo100Controller(graph, graph.declareParameters(so100ControllerParameters));
     cleanups.push(async () => {
