@@ -5,8 +5,6 @@
  */
 import type { SimulatedArm } from "./sim-arm.js";
 import { openSerialTransport } from "./bus.js";
-import { REGISTERS } from "./control-table.js";
-import { pingPacket, readPacket, syncReadPacket } from "./protocol.js";
 
 export interface ServedArm {
   readonly port: string;
@@ -16,14 +14,6 @@ export interface ServedArm {
 }
 
 export async function serveSimulatedArm(port: string, arm: SimulatedArm, baudRate = 1_000_000): Promise<ServedArm> {
-  // Answer once in memory first (state unchanged): a cold first reply can outlast a client's timeout
-  // (LeRobot's handshake pings each servo once, with about 50 ms to answer).
-  const ids = arm.servos.map((servo) => servo.id);
-  for (let i = 0; i < 20; i++) {
-    arm.receive(pingPacket(ids[0]!));
-    arm.receive(readPacket(ids[0]!, REGISTERS.Model_Number.address, 2));
-    arm.receive(syncReadPacket(REGISTERS.Present_Position.address, 2, ids));
-  }
   const transport = await openSerialTransport(port, baudRate);
   const closed = new Promise<string>((resolve) => transport.onClose(resolve));
   transport.onData((bytes) => {
