@@ -4,7 +4,7 @@
  * observation's stamp. Warm-up inferences at start are left out of the latency statistics. A bad model or a
  * bad observation is reported (log + /diagnostics) and the node keeps running: no crash loop.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
@@ -12,7 +12,7 @@ import { InputError } from "../errors.js";
 import { Diagnostics } from "../ros/diagnostics.js";
 import { defineNode, type Graph } from "../ros/graph.js";
 import { Pi0fastRosActionChunkConstants as Decode, makeHeader, nsFromTime, type Pi0fastRosObservation } from "../msgs/messages.js";
-import { parseCalibration, type Calibration } from "../so100/calibration.js";
+import { readCalibrationFile } from "../so100/calibration-file.js";
 import { Pi0FastPolicy, type PolicyImage, type PolicyInput, type PolicyResult } from "../policy/policy.js";
 import { MANIFEST_FILE } from "../policy/manifest.js";
 import { PROVIDERS } from "../policy/sessions.js";
@@ -115,7 +115,7 @@ class PolicyNode {
         maxDecodeSteps: p.max_decode_steps,
         constrained: p.constrained_decoding,
         ...(p.task_cleaning !== "manifest" ? { taskCleaning: p.task_cleaning } : {}),
-        ...(p.calibration_file !== "" ? { calibration: readCalibration(p.calibration_file) } : {}),
+        ...(p.calibration_file !== "" ? { calibration: readCalibrationFile(p.calibration_file, "calibration_file") } : {}),
         ...(p.cpu_threads > 0 ? { threads: p.cpu_threads } : {}),
         warn: (message) => this.graph.logger.warn(message),
       });
@@ -230,16 +230,6 @@ function syntheticInput(policy: Pi0FastPolicy): PolicyInput {
     state: names.map((_, d) => middle(d)),
     instruction: "warm up",
   };
-}
-
-function readCalibration(file: string): Calibration {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new InputError(`calibration_file ${file}: cannot read it as JSON (${(error as Error).message})`);
-  }
-  return parseCalibration(json, file);
 }
 
 /** The seeded tiny test model, generated once per seed into the system's temporary folder. */
