@@ -258,9 +258,6 @@ export class SimulatedArm {
   private readonly parser = new FrameParser();
   private readonly nowNs: () => bigint;
   private lastNs: bigint;
-  /** Instruction frames received (tests check what a client sent). */
-  readonly received: Frame[] = [];
-  recordFrames = false;
 
   constructor(options: SimulatedArmOptions) {
     const calibration = options.calibration ?? SIM_CALIBRATION;
@@ -324,7 +321,6 @@ export class SimulatedArm {
     for (let result = this.parser.next(); result !== undefined; result = this.parser.next()) {
       // A servo ignores a packet it cannot read.
       if (result.kind !== "frame") continue;
-      if (this.recordFrames) this.received.push(result);
       this.advance();
       for (const reply of this.handle(result)) {
         const sent = this.applyFaults(reply);
