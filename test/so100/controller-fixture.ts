@@ -59,10 +59,11 @@ export interface ControllerFixture {
 
 export async function startControllerFixture(
   overrides: Partial<So100ControllerParameters> = {},
-  options: { calibration?: Calibration; simCalibration?: Calibration; calibrated?: boolean } = {},
+  options: { calibration?: Calibration; simCalibration?: Calibration; calibrated?: boolean; prepare?: (sim: SimulatedArm) => void } = {},
 ): Promise<ControllerFixture> {
   const bus = new LocalBus({ clock: 1_000_000_000n, logSink: () => {} });
   const sim = new SimulatedArm({ nowNs: () => bus.clock.nowNs(), calibration: options.simCalibration ?? SIM_CALIBRATION, ...(options.calibrated !== undefined ? { calibrated: options.calibrated } : {}) });
+  options.prepare?.(sim);
   const traffic: Traffic[] = [];
   const peer = {
     receive(bytes: Uint8Array): Uint8Array {
