@@ -3,7 +3,7 @@
  * timeouts, retries on a missing, corrupt or error-flagged status packet (each counted), and register
  * access by name through the control table. It knows packets and servo ids, never joints.
  */
-import { writeSync } from "node:fs";
+import { readSync, writeSync } from "node:fs";
 import { InputError } from "../errors.js";
 import { REGISTERS, decodeFromBlock, decodeRegister, encodeRegister, type Register, type RegisterName } from "./control-table.js";
 import {
@@ -68,6 +68,12 @@ export class MemoryTransport implements BusTransport {
   }
 }
 
+/** What serialport's Linux and macOS bindings have: the device's fd and a poller for it. */
+interface UnixBinding {
+  fd?: number | null;
+  poller?: { once(event: "readable", callback: (error: Error | null) => void): unknown };
+}
+
 /** A serial port through `serialport` (8N1 at `baudRate`). */
 export async function openSerialTransport(path: string, baudRate: number): Promise<BusTransport> {
   const { SerialPort } = await import("serialport");
@@ -92,7 +98,7 @@ export async function openSerialTransport(path: string, baudRate: number): Promi
       if (closed) throw new Error(`serial port ${path} is closed`);
       // A packet is a few bytes: written straight to the device (no thread-pool hop; measured 0.77 → 0.27 ms
       // per SYNC_READ + SYNC_WRITE cycle on a pty), through the stream only if the device is busy.
-      const fd = (port.port as { fd?: number | null } | undefined)?.fd;
+      const fd = (port.port as UnixBinding | undefined)?.fd;
       if (typeof fd === "number" && streamWrites === 0) {
         try {
           const written = writeSync(fd, bytes);
@@ -105,7 +111,36 @@ export async function openSerialTransport(path: string, baudRate: number): Promi
       streamWrites++;
       port.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), () => void streamWrites--);
     },
-    onData: (listener) => port.on("data", (chunk: Buffer) => listener(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))),
+    onData: (listener) => {
+      const binding = port.port as UnixBinding | undefined;
+      if (binding?.poller === undefined || typeof binding.fd !== "number") {
+        port.on("data", (chunk: Buffer) => listener(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+        return;
+      }
+      // On Linux and macOS replies are read on the event loop when the device is readable (serialport's
+      // own poller), without its thread-pool read.
+      const buffer = Buffer.alloc(4096);
+      const readAvailable = (): void => {
+        for (;;) {
+          const fd = binding.fd;
+          if (closed || typeof fd !== "number") return;
+          let count: number;
+          try {
+            count = readSync(fd, buffer, 0, buffer.length, null);
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === "EAGAIN") break;
+            return gone((error as Error).message);
+          }
+          if (count === 0) return gone("end of file");
+          listener(buffer.slice(0, count));
+        }
+        binding.poller!.once("readable", (error) => {
+          if (error === null) readAvailable();
+          else if (!(error as { canceled?: boolean }).canceled) gone(error.message);
+        });
+      };
+      readAvailable();
+    },
     onClose: (listener) => closeListeners.push(listener),
     close: () =>
       new Promise<void>((resolve) => {
