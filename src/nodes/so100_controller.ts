@@ -131,8 +131,8 @@ class So100Controller {
       graph.createSubscription("std_msgs/msg/Float64MultiArray", "joint_command", { profile: "sensor", depth: 1 }, (message) => this.onCommand(this.checkArray(message)));
     }
     graph.createSubscription("std_msgs/msg/Bool", "e_stop", "latched", (message) => this.serialized(() => this.setEStop(message.data)));
-    graph.createService("std_srvs/srv/SetBool", "~/enable_torque", (request) => this.serializedResult(() => this.setTorque(request.data)));
-    graph.createService("std_srvs/srv/Trigger", "~/hold", () => this.serializedResult(() => this.holdService()));
+    graph.createService("std_srvs/srv/SetBool", "~/enable_torque", (request) => this.answer(() => this.setTorque(request.data)));
+    graph.createService("std_srvs/srv/Trigger", "~/hold", () => this.answer(() => this.holdService()));
     graph.onParametersChanged<So100ControllerParameters>((values, changed) => {
       this.parameters = values;
       if (changed.includes("max_joint_velocity_rad_s")) {
@@ -250,6 +250,15 @@ class So100Controller {
           reject(error);
         }
       });
+    });
+  }
+
+  /** A service's work in turn with the rest; a bus failure is answered as one, not left unanswered. */
+  private answer(work: () => Promise<{ success: boolean; message: string }>): Promise<{ success: boolean; message: string }> {
+    return this.serializedResult(work).catch((error: unknown) => {
+      if (!(error instanceof BusError)) throw error;
+      this.lastBusError = error.message;
+      return { success: false, message: `servo bus: ${error.message}` };
     });
   }
 

@@ -59,6 +59,14 @@ describe("SO-100 controller: torque", () => {
     expect(torqueRegisters(fixture)).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
+  it("answers a service whose bus work fails with success false and the reason", async () => {
+    fixture = await startControllerFixture({ bus_retries: 0 });
+    fixture.sim.joint("wrist_roll").errorBits = StatusError.OVERHEAT;
+    const response = await callEnableTorque(fixture, true);
+    expect(response).toEqual({ success: false, message: expect.stringMatching(/servo bus: .*servo 5 reports overheat/) });
+    expect(torqueRegisters(fixture)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
   it("refuses torque while a joint is outside its limits, naming it", async () => {
     fixture = await startControllerFixture();
     const elbow = fixture.joints[2]!;
