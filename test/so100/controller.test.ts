@@ -30,7 +30,7 @@ function firstIndex(f: ControllerFixture, match: (code: number, parameters: Uint
 
 describe("SO-100 controller: torque", () => {
   it("switches torque off at start and ignores commands until ~/enable_torque; then holds the present position", async () => {
-    // Servos left powered with torque on by an earlier session.
+    // Servos left powered with torque on by an earlier run.
     fixture = await startControllerFixture({}, { prepare: (sim) => sim.servos.forEach((servo) => servo.write(REGISTERS.Torque_Enable.address, [1])) });
     expect(torqueRegisters(fixture)).toEqual([0, 0, 0, 0, 0, 0]);
     fixture.command([0.3, 0, 0, 0, 0, 0]);
