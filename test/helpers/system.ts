@@ -43,6 +43,25 @@ export function interopPython(modules: string[]): string | undefined {
   return python;
 }
 
+/**
+ * The Python interpreter with LeRobot 0.6.1 (tools/lerobot/setup.sh), or undefined (a skip) when it is
+ * missing. LEROBOT_PYTHON overrides the default `.venv-lerobot/bin/python`.
+ */
+export function lerobotPython(modules: string[] = ["lerobot"]): string | undefined {
+  const python = process.env.LEROBOT_PYTHON ?? path.join(REPO_ROOT, ".venv-lerobot/bin/python");
+  if (!existsSync(python)) {
+    missing(`the LeRobot venv at ${python}`);
+    return undefined;
+  }
+  try {
+    execFileSync(python, ["-c", modules.map((m) => `import ${m}`).join("; ")], { stdio: "ignore" });
+  } catch {
+    missing(`the Python modules ${modules.join(", ")} in ${python}`);
+    return undefined;
+  }
+  return python;
+}
+
 /** Runs a Python snippet in the interop venv and returns its stdout. */
 export function runPython(python: string, code: string, input?: string | Buffer): string {
   return execFileSync(python, ["-c", code], { input, maxBuffer: 1 << 30, encoding: "utf8" });
