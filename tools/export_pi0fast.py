@@ -86,20 +86,25 @@ class Tensors:
         self.file = file
         if not file.is_file():
             raise ExportError(f"{file}: missing; a pi0_fast checkpoint holds its weights in model.safetensors")
+        size = file.stat().st_size
+        # The header first: a file shorter than its header promises is a truncated download or copy.
+        try:
+            with open(file, "rb") as stream:
+                header_length = int.from_bytes(stream.read(8), "little")
+                if 8 + header_length > size:
+                    raise ValueError(f"header of {header_length} bytes in a file of {size}")
+                header = json.loads(stream.read(header_length))
+            end = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"), default=0)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ExportError(f"{file}: not a safetensors file ({first_line(error)})") from None
+        if 8 + header_length + end > size:
+            raise ExportError(f"{file}: truncated: its header describes {8 + header_length + end} bytes, the file has {size}")
         try:
             self.handle = safe_open(str(file), framework="pt")
             self.keys = set(self.handle.keys())
             self.shapes = {key: tuple(self.handle.get_slice(key).get_shape()) for key in self.keys}
-        except Exception as error:  # safetensors raises its own error types for a bad header
+        except Exception as error:  # safetensors raises its own error types
             raise ExportError(f"{file}: not a readable safetensors file ({first_line(error)})") from None
-        # A header that promises more bytes than the file holds: a truncated download or copy.
-        with open(file, "rb") as stream:
-            header_length = int.from_bytes(stream.read(8), "little")
-            header = json.loads(stream.read(header_length))
-        end = max((entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__"), default=0)
-        size = file.stat().st_size
-        if 8 + header_length + end > size:
-            raise ExportError(f"{file}: truncated: its header describes {8 + header_length + end} bytes, the file has {size}")
 
     def get(self, key: str) -> np.ndarray:
         import torch

@@ -47,3 +47,27 @@ export function interopPython(modules: string[]): string | undefined {
 export function runPython(python: string, code: string, input?: string | Buffer): string {
   return execFileSync(python, ["-c", code], { input, maxBuffer: 1 << 30, encoding: "utf8" });
 }
+
+/**
+ * The Python interpreter of the LeRobot 0.6.1 reference venv (tools/lerobot/setup.sh), or undefined (a skip) when
+ * it is missing or LeRobot does not import. LEROBOT_PYTHON overrides the default `.venv-lerobot/bin/python`.
+ */
+export function lerobotPython(): string | undefined {
+  const python = process.env.LEROBOT_PYTHON ?? path.join(REPO_ROOT, ".venv-lerobot/bin/python");
+  if (!existsSync(python)) {
+    missing(`the LeRobot reference venv at ${python} (tools/lerobot/setup.sh builds it)`);
+    return undefined;
+  }
+  try {
+    execFileSync(python, ["-c", "import lerobot, torch, transformers"], { stdio: "ignore" });
+  } catch {
+    missing(`LeRobot (lerobot, torch, transformers) in ${python}`);
+    return undefined;
+  }
+  return python;
+}
+
+/** The environment LeRobot runs offline in: no hub, a writable HF_HOME (remote processor code is copied there). */
+export function lerobotEnv(hfHome: string): NodeJS.ProcessEnv {
+  return { ...process.env, HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1", HF_HOME: hfHome, PYTHONUNBUFFERED: "1" };
+}
