@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import shutil
 import sys
 import time
@@ -51,8 +52,9 @@ FAST_FILES = ["processor_config.json", "tokenizer.json", "tokenizer_config.json"
 RMS_EPS = 1e-6
 LAYER_NORM_EPS = 1e-6
 ROPE_THETA = 10000.0
-# Past this many bytes of weights a graph keeps them in `<file>_data` (protobuf's limit is 2 GB).
-INLINE_LIMIT_BYTES = 1_500_000_000
+# Past this many bytes of weights a graph keeps them in `<file>_data` (protobuf's limit is 2 GB); the environment
+# variable lowers it so tests cover the external-data path with a tiny model.
+INLINE_LIMIT_BYTES = int(os.environ.get("PI0FAST_EXPORT_INLINE_LIMIT_BYTES", 1_500_000_000))
 
 
 class ExportError(Exception):
@@ -318,13 +320,12 @@ class Graph:
         return outputs[0]
 
     def tensor(self, name: str, array: np.ndarray) -> str:
-        from onnx import helper, numpy_helper
+        from onnx import TensorProto, helper, numpy_helper
 
         array = np.ascontiguousarray(array)
         if self.data is not None and array.nbytes >= 1024:
-            tensor = helper.make_tensor(name, helper.np_dtype_to_tensor_dtype(array.dtype), array.shape, vals=[])
-            tensor.ClearField("float_data")
-            tensor.data_location = 1  # EXTERNAL
+            tensor = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(array.dtype), dims=array.shape)
+            tensor.data_location = TensorProto.EXTERNAL
             # Offsets aligned to 64 bytes (onnxruntime can then map the data).
             padding = (-self.data_offset) % 64
             self.data.write(b"\0" * padding)
@@ -714,8 +715,9 @@ def main(argv: list | None = None) -> int:
             temporary.rename(out)
         temporary = None
         size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
         print(f"wrote {out}: {manifest['name']}, {dims['depth']} layers × width {dims['width']}, {len(manifest['vision']['cameras'])} camera(s), "
-              f"{args.dtype}, {size / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s")
+              f"{args.dtype}, {size / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s, peak RSS {peak_rss / 1e6:.0f} MB")
         return 0
     except ExportError as error:
         print(f"export_pi0fast.py: {error}", file=sys.stderr)

@@ -75,9 +75,9 @@ function cached(final: string, build: (temporary: string) => void | Promise<void
 }
 
 /** Runs a Python script of tools/ offline; its stderr's tail becomes the error. */
-export function runTool(python: string, args: string[]): string {
+export function runTool(python: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   try {
-    return execFileSync(python, args, { env: lerobotEnv(HF_HOME), encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 });
+    return execFileSync(python, args, { env: { ...lerobotEnv(HF_HOME), ...env }, encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "pipe"], timeout: 600_000 });
   } catch (error) {
     const failure = error as { stderr?: string; message: string };
     throw new Error(`${path.basename(args[0]!)} failed: ${failure.stderr?.split("\n").slice(-15).join("\n") ?? failure.message}`);

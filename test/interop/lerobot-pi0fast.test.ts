@@ -3,14 +3,15 @@
  * trained with LeRobot's classes, exported by tools/export_pi0fast.py, run through `pi0fast policy run --json`
  * and in-process; LeRobot's `predict_action_chunk`/`select_action` on the same observation is the oracle.
  */
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { readFileSync } from "node:fs";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pi0FastPolicy, type PolicyImage } from "../../src/policy/policy.js";
 import { runCli } from "../helpers/cli.js";
 import { lerobotPython } from "../helpers/system.js";
-import { exportedModel, tinyCheckpoint, type TinyCheckpoint } from "./lerobot-fixture.js";
+import { EXPORTER, exportArgs, exportedModel, runTool, tinyCheckpoint, type TinyCheckpoint } from "./lerobot-fixture.js";
 
 const python = lerobotPython();
 
@@ -109,6 +110,13 @@ describe.skipIf(python === undefined)("pi0_fast parity with LeRobot 0.6.1", () =
         const result = await policy.infer({ images, state: tiny.observation.state, instruction: tiny.observation.task });
         const reference = policy.manifest.logit_token_ids.map((id) => tiny.reference.prefill_logits[id]!);
         expect(maxAbsDifference(result.prefillLogits, reference)).toBeLessThan(1e-4);
+      });
+
+      it.runIf(cameras === 1)("weights in external data files (as past 2 GB) load and give the same tokens", () => {
+        const out = path.join(mkdtempSync(path.join(os.tmpdir(), "pi0fast-external-")), "model");
+        runTool(python!, [EXPORTER, ...exportArgs(tiny, out)], { PI0FAST_EXPORT_INLINE_LIMIT_BYTES: "1000" });
+        expect(readdirSync(out).filter((name) => name.endsWith(".onnx_data")).sort()).toEqual(["decoder_model.onnx_data", "embed_tokens.onnx_data", "vision_encoder.onnx_data"]);
+        expect(policyRun(out, tiny).token_ids).toEqual(tiny.reference.token_ids);
       });
 
       it("fp16: same greedy tokens; vision features and prefill logits within 2e-3 of LeRobot fp32 (measured: under 1e-3)", async () => {
