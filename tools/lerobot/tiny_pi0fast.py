@@ -16,7 +16,6 @@ there).
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -207,8 +206,6 @@ def main() -> int:
             expected = target["action.tokens"][0]
             length = int(target["action.token_mask"][0].sum())
             # The target after BOS: "Action: ", the FAST tokens, "|" (the EOS after it is never generated).
-            if os.environ.get("TINY_DEBUG"):
-                print(tokens[0, : length - 2].tolist(), expected[1 : length - 1].tolist(), file=sys.stderr)
             if tokens[0, : length - 2].tolist() != expected[1 : length - 1].tolist():
                 return False
         return True
