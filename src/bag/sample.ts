@@ -7,7 +7,7 @@
 import path from "node:path";
 import { InputError } from "../errors.js";
 import { StagedOutput } from "../output-dir.js";
-import { SO100_JOINTS } from "../so100/calibration.js";
+import { SO100_JOINTS, SO101_URDF_LIMITS_RAD } from "../so100/calibration.js";
 import { BagWriter, type BagStorage } from "./writer.js";
 import { seededRandom } from "../random.js";
 
@@ -26,15 +26,8 @@ export interface SampleBagOptions {
   onEpisode?: (index: number, bagDir: string) => void;
 }
 
-/** URDF limits (rad) of the SO-101, TheRobotStudio "new calib" (REFERENCE §4), with a safety margin used for targets. */
-export const SO100_LIMITS_RAD: Record<(typeof SO100_JOINTS)[number], [number, number]> = {
-  shoulder_pan: [-1.91986, 1.91986],
-  shoulder_lift: [-1.74533, 1.74533],
-  elbow_flex: [-1.69, 1.69],
-  wrist_flex: [-1.65806, 1.65806],
-  wrist_roll: [-2.74385, 2.84121],
-  gripper: [-0.174533, 1.74533],
-};
+/** URDF limits (rad) of the SO-101 (REFERENCE §4), used for targets. */
+export const SO100_LIMITS_RAD: Readonly<Record<(typeof SO100_JOINTS)[number], readonly [number, number]>> = SO101_URDF_LIMITS_RAD;
 
 export const SAMPLE_TOPICS = {
   follower: "/joint_states",

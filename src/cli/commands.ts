@@ -41,6 +41,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./policy-commands.js")).policyCommand,
   },
   {
+    command: "so100 <command>",
+    describe: "SO-100 / SO-101 servo bus: so100 scan | read --port <dev>, so100 sim --port <dev> (the simulated arm on a serial device)",
+    load: async () => (await import("./so100-commands.js")).so100Command,
+  },
+  {
     command: "make-sample-bag",
     describe: "Write a realistic SO-100 recording (one bag per episode) for tests and demos",
     load: async () => (await import("./bag-commands.js")).makeSampleBagCommand,

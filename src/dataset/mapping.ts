@@ -7,7 +7,8 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { InputError } from "../errors.js";
-import { parseCalibration, type Calibration } from "../so100/calibration.js";
+import type { Calibration } from "../so100/calibration.js";
+import { readCalibrationFile } from "../so100/calibration-file.js";
 import { storedVideoSize } from "./video.js";
 
 const Unit = z.enum(["degrees", "range_m100_100", "range_0_100", "radians"]);
@@ -89,20 +90,7 @@ export function parseMapping(document: unknown, source: string, baseDir: string)
   });
   let calibration: Calibration | undefined;
   if (mapping.calibration !== undefined) {
-    const file = path.resolve(baseDir, mapping.calibration);
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      throw new InputError(`${source}: calibration file ${file} cannot be read`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new InputError(`${file}: not valid JSON (${(error as Error).message})`);
-    }
-    calibration = parseCalibration(json, file);
+    calibration = readCalibrationFile(path.resolve(baseDir, mapping.calibration), `${source}: calibration file`);
   } else if (usesRange) {
     throw new InputError(`${source}: range_m100_100 / range_0_100 units need 'calibration:' (a LeRobot calibration JSON)`);
   }

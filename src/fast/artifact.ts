@@ -2,7 +2,8 @@
  * The FAST tokenizer on disk: the Hugging Face folder (`processor_config.json`, `tokenizer.json`,
  * `tokenizer_config.json`) that LeRobot and openpi load, plus the `metadata.json` that
  * `lerobot-train-tokenizer` writes (with the normalization stats added, so the folder alone says how to
- * normalize). Loading validates every field and names the file and field at fault.
+ * normalize), and the `processing_action_tokenizer.py` that `auto_map` names, so transformers' AutoProcessor loads
+ * the folder (./hf-processor.ts). Loading validates every field and names the file and field at fault.
  */
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
@@ -12,6 +13,7 @@ import { z } from "zod";
 import { InputError } from "../errors.js";
 import { StagedOutput } from "../output-dir.js";
 import { BpeModel, TokenizerJsonError } from "./bpe.js";
+import { PROCESSOR_MODULE_FILE, PROCESSOR_MODULE_SOURCE } from "./hf-processor.js";
 import { NORMALIZATION_MODES } from "./normalize.js";
 import { FastTokenizer, type FastConfig } from "./tokenizer.js";
 
@@ -164,6 +166,7 @@ export async function writeFastArtifact(dir: string, tokenizer: FastTokenizer, m
     await writeFile(path.join(staging, "tokenizer.json"), tokenizer.bpe.toTokenizerJson());
     await writeFile(path.join(staging, "tokenizer_config.json"), tokenizerConfigJson());
     await writeFile(path.join(staging, "special_tokens_map.json"), "{}\n");
+    await writeFile(path.join(staging, PROCESSOR_MODULE_FILE), PROCESSOR_MODULE_SOURCE);
     if (metadata !== undefined) await writeFile(path.join(staging, "metadata.json"), `${JSON.stringify(fastMetadataSchema.parse(metadata), null, 2)}\n`);
   });
 }

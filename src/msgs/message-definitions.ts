@@ -23,6 +23,40 @@ export const STANDARD_MESSAGE_TYPES = [
   "rosgraph_msgs/msg/Clock",
 ] as const;
 
+/**
+ * Standard services the nodes offer, as their `.srv` text (std_srvs, Jazzy: the common-messages package
+ * has no services). A test compares them with the installed std_srvs when a ROS 2 install is at hand.
+ */
+export const STANDARD_SERVICE_TEXT: Readonly<Record<string, string>> = {
+  "std_srvs/srv/SetBool": "bool data # e.g. for hardware enabling / disabling\n---\nbool success   # indicate successful run of triggered service\nstring message # informational, e.g. for error messages\n",
+  "std_srvs/srv/Trigger": "---\nbool success   # indicate successful run of triggered service\nstring message # informational, e.g. for error messages\n",
+};
+
+/** A service type: its request and response messages (`pkg/srv/Type_Request`, `_Response`). */
+export interface ServiceDefinition {
+  readonly name: string;
+  readonly request: MessageDefinition;
+  readonly response: MessageDefinition;
+}
+
+/** Parses a `.srv` text: request fields, a `---` line, response fields (primitive fields only). */
+export function parseSrvFile(typeName: string, text: string): ServiceDefinition {
+  const parts = text.split(/^---[ \t]*$/m);
+  if (parts.length !== 2) throw new Error(`${typeName}: a service definition has one '---' line between request and response, found ${parts.length - 1}`);
+  const half = (part: string, suffix: string): MessageDefinition => {
+    const [parsed] = parse(part, { ros2: true, skipTypeFixup: true });
+    const definitions = parsed?.definitions ?? [];
+    const complex = definitions.find((field) => field.isComplex);
+    if (complex !== undefined) throw new Error(`${typeName}: field '${complex.name}' of type ${complex.type}: only primitive fields are supported in services`);
+    return { name: `${typeName}${suffix}`, definitions };
+  };
+  return { name: typeName, request: half(parts[0]!, "_Request"), response: half(parts[1]!, "_Response") };
+}
+
+export function standardServiceDefinitions(): Map<string, ServiceDefinition> {
+  return new Map(Object.entries(STANDARD_SERVICE_TEXT).map(([name, text]) => [name, parseSrvFile(name, text)]));
+}
+
 /** `pkg/Type` or `pkg/msg/Type` → `pkg/msg/Type`. */
 export function fullTypeName(name: string): string {
   const parts = name.split("/");

@@ -158,6 +158,68 @@ export interface TrajectoryMsgsJointTrajectoryPoint {
   time_from_start: RosTime;
 }
 
+/** std_srvs/srv/SetBool request */
+export interface StdSrvsSetBoolRequest {
+  data: boolean;
+}
+
+/** std_srvs/srv/SetBool response */
+export interface StdSrvsSetBoolResponse {
+  success: boolean;
+  message: string;
+}
+
+/** std_srvs/srv/Trigger request */
+export interface StdSrvsTriggerRequest {
+}
+
+/** std_srvs/srv/Trigger response */
+export interface StdSrvsTriggerResponse {
+  success: boolean;
+  message: string;
+}
+
+/** Every service type the package offers, by its full ROS 2 name. */
+export interface ServiceTypes {
+  "std_srvs/srv/SetBool": { request: StdSrvsSetBoolRequest; response: StdSrvsSetBoolResponse };
+  "std_srvs/srv/Trigger": { request: StdSrvsTriggerRequest; response: StdSrvsTriggerResponse };
+}
+
+/** Request and response field lists of each service, for normalizing them at run time. */
+export const SERVICE_FIELDS: Readonly<Record<keyof ServiceTypes, { readonly request: readonly MessageField[]; readonly response: readonly MessageField[] }>> = {
+  "std_srvs/srv/SetBool": {
+    "request": [
+      {
+        "name": "data",
+        "type": "bool"
+      }
+    ],
+    "response": [
+      {
+        "name": "success",
+        "type": "bool"
+      },
+      {
+        "name": "message",
+        "type": "string"
+      }
+    ]
+  },
+  "std_srvs/srv/Trigger": {
+    "request": [],
+    "response": [
+      {
+        "name": "success",
+        "type": "bool"
+      },
+      {
+        "name": "message",
+        "type": "string"
+      }
+    ]
+  }
+};
+
 /** Every message type the package uses, by its full ROS 2 name. */
 export interface MessageTypes {
   "diagnostic_msgs/msg/DiagnosticArray": DiagnosticMsgsDiagnosticArray;

@@ -2,13 +2,16 @@
  * Message types (generated from msg/ and the standard definitions) and the few helpers every node needs:
  * stamps as bigint nanoseconds, headers, and normalization of messages that arrive with plain arrays.
  */
-import { MESSAGE_FIELDS, type MessageTypes, type RosTime, type StdMsgsHeader } from "./messages.generated.js";
+import { MESSAGE_FIELDS, SERVICE_FIELDS, type MessageField, type MessageTypes, type RosTime, type ServiceTypes, type StdMsgsHeader } from "./messages.generated.js";
 import { TYPED_ARRAYS } from "./message-codegen.js";
 
 export * from "./messages.generated.js";
 
 export type MessageTypeName = keyof MessageTypes;
 export type MessageOf<N extends MessageTypeName> = MessageTypes[N];
+export type ServiceTypeName = keyof ServiceTypes;
+export type ServiceRequestOf<S extends ServiceTypeName> = ServiceTypes[S]["request"];
+export type ServiceResponseOf<S extends ServiceTypeName> = ServiceTypes[S]["response"];
 
 const NS_PER_S = 1_000_000_000n;
 
@@ -48,9 +51,24 @@ export function normalizeMessage<N extends MessageTypeName>(type: N, message: un
   return normalizeFields(type, message) as MessageOf<N>;
 }
 
+export function isServiceType(name: string): name is ServiceTypeName {
+  return Object.hasOwn(SERVICE_FIELDS, name);
+}
+
+/** A service request or response in the generated shape (the same rules as `normalizeMessage`). */
+export function normalizeServiceMessage<S extends ServiceTypeName, H extends "request" | "response">(type: S, half: H, message: unknown): ServiceTypes[S][H] {
+  const fields = SERVICE_FIELDS[type]?.[half];
+  if (fields === undefined) throw new Error(`unknown service type '${type}'`);
+  return normalizeWithFields(`${type}_${half === "request" ? "Request" : "Response"}`, fields, message ?? {}) as ServiceTypes[S][H];
+}
+
 function normalizeFields(type: string, message: unknown): unknown {
   const fields = MESSAGE_FIELDS[type as MessageTypeName];
   if (fields === undefined) throw new Error(`unknown message type '${type}'`);
+  return normalizeWithFields(type, fields, message);
+}
+
+function normalizeWithFields(type: string, fields: readonly MessageField[], message: unknown): unknown {
   if (typeof message !== "object" || message === null) {
     throw new TypeError(`a ${type} message must be an object, got ${message === null ? "null" : typeof message}`);
   }

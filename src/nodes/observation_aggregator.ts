@@ -19,7 +19,8 @@ import { stateMapping, stateShapeProblem } from "../observation/state.js";
 import { POLICY_UNITS } from "../policy/manifest.js";
 import { Diagnostics } from "../ros/diagnostics.js";
 import { defineNode, type Graph, type Subscription, type Timer } from "../ros/graph.js";
-import { readCalibrationFile, SO100_JOINTS } from "../so100/calibration.js";
+import { SO100_JOINTS } from "../so100/calibration.js";
+import { readCalibrationFile } from "../so100/calibration-file.js";
 
 export const observationAggregatorParameters = z.object({
   camera_names: z.array(z.string().min(1)).min(1).default(["base_0_rgb", "wrist_0_rgb"]).describe("The model's camera names (its manifest's vision.cameras), one per camera topic"),
@@ -137,7 +138,7 @@ class ObservationAggregator {
   private configure(p: ObservationAggregatorParameters): Configuration {
     // The schema checked the counts; what needs the calibration file is checked here.
     const cameras = p.camera_names.length;
-    const calibration = p.calibration_file !== "" ? readCalibrationFile(p.calibration_file) : undefined;
+    const calibration = p.calibration_file !== "" ? readCalibrationFile(p.calibration_file, "calibration_file") : undefined;
     const state = stateMapping({ joints: p.state_joints, names: p.state_names, units: p.state_units, calibration }, `parameters of ${this.graph.nodeName}`);
     const spec: ObservationSpec = { cameraNames: p.camera_names, imageSize: p.image_size, resize: p.image_resize, state };
     const inputs: Input[] = [

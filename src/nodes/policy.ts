@@ -12,7 +12,7 @@ import { InputError } from "../errors.js";
 import { Diagnostics } from "../ros/diagnostics.js";
 import { defineNode, type Graph } from "../ros/graph.js";
 import { Pi0fastRosActionChunkConstants as Decode, makeHeader, nsFromTime, type Pi0fastRosObservation } from "../msgs/messages.js";
-import { readCalibrationFile } from "../so100/calibration.js";
+import { readCalibrationFile } from "../so100/calibration-file.js";
 import { Pi0FastPolicy, type PolicyImage, type PolicyInput, type PolicyResult } from "../policy/policy.js";
 import { MANIFEST_FILE } from "../policy/manifest.js";
 import { PROVIDERS } from "../policy/sessions.js";
@@ -115,7 +115,7 @@ class PolicyNode {
         maxDecodeSteps: p.max_decode_steps,
         constrained: p.constrained_decoding,
         ...(p.task_cleaning !== "manifest" ? { taskCleaning: p.task_cleaning } : {}),
-        ...(p.calibration_file !== "" ? { calibration: readCalibrationFile(p.calibration_file) } : {}),
+        ...(p.calibration_file !== "" ? { calibration: readCalibrationFile(p.calibration_file, "calibration_file") } : {}),
         ...(p.cpu_threads > 0 ? { threads: p.cpu_threads } : {}),
         warn: (message) => this.graph.logger.warn(message),
       });

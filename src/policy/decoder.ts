@@ -1,7 +1,7 @@
 /**
- * The decoder session and the greedy generation loop: prefill the cache with the bidirectional prefix and
- * the forced `"Action: "` tokens in one run, then one cached step per token, each choosing the best logit
- * among the tokens the grammar allows.
+ * The decoder session and the greedy generation loop: prefill the cache with the bidirectional prefix (and,
+ * in openpi's layout, the forced `"Action: "` tokens) in one run, then one cached step per token, each choosing
+ * the best logit among the tokens the grammar allows (in LeRobot's layout the model generates `"Action: "` first).
  */
 import * as ort from "onnxruntime-node";
 import type { ActionGrammar, GrammarState } from "./grammar.js";
@@ -89,13 +89,22 @@ export interface GenerateOptions {
   maxSteps: number;
   /** Without a grammar the plain argmax runs until `"|"`, EOS or `maxSteps`. */
   grammar?: ActionGrammar;
+  /**
+   * Logit indices the model generates before the action tokens (LeRobot's `"Action: "`); with a grammar they are
+   * the only tokens allowed at their steps, which count against `maxSteps`.
+   */
+  leadingLogits?: readonly number[];
 }
 
 export type GenerationEnd = "pipe" | "eos" | "max_steps";
 
 export interface Generation {
-  /** The action tokens, as FAST ids (`"|"` and EOS left out). */
+  /** The action tokens, as FAST ids (`"|"`, EOS and the leading tokens left out). */
   fastIds: number[];
+  /** Every generated token as its logit index, the final `"|"` or EOS included. */
+  logitIndices: number[];
+  /** The logits of the prefill's last position (what chose the first generated token). */
+  prefillLogits: Float32Array;
   end: GenerationEnd;
   prefillMs: number;
   /** Wall time of each cached decode step (the one that produced `"|"` has no run). */
@@ -105,8 +114,8 @@ export interface Generation {
 }
 
 /**
- * Greedy decoding: prefill `prefix` (bidirectional) and `suffix` (the forced `"Action: "` tokens, causal)
- * in one run, then one cached step per generated token.
+ * Greedy decoding: prefill `prefix` (bidirectional) and `suffix` (the forced `"Action: "` tokens, causal; empty
+ * in LeRobot's layout) in one run, then one cached step per generated token.
  */
 export async function generate(decoder: Decoder, prefix: EmbeddingArray, suffix: EmbeddingArray, options: GenerateOptions): Promise<Generation> {
   const width = decoder.width;
@@ -125,24 +134,28 @@ export async function generate(decoder: Decoder, prefix: EmbeddingArray, suffix:
   let sessionRunMs = run.runMs;
   let cache = run.cache;
   let lastLogits = run.logits.subarray(run.logits.length - decoder.logitCount);
+  const prefillLogits = lastLogits.slice();
 
   const { vocabulary, tokenEmbeddings, grammar } = options;
-  let state: GrammarState | undefined = grammar?.start(options.maxSteps);
+  const leading = options.leadingLogits ?? [];
+  let state: GrammarState | undefined = grammar?.start(options.maxSteps - leading.length);
   const fastIds: number[] = [];
+  const logitIndices: number[] = [];
   const stepMs: number[] = [];
   let end: GenerationEnd = "max_steps";
   try {
     for (let step = 0; step < options.maxSteps; step++) {
       const stepStart = performance.now();
-      const choice = chooseToken(lastLogits.subarray(0, decoder.logitCount), vocabulary, grammar, state);
+      const choice = grammar !== undefined && step < leading.length ? leading[step]! : chooseToken(lastLogits.subarray(0, decoder.logitCount), vocabulary, grammar, state);
       if (choice < 0) break;
+      logitIndices.push(choice);
       if (choice === vocabulary.pipeIndex || choice === vocabulary.eosIndex) {
         end = choice === vocabulary.eosIndex ? "eos" : "pipe";
         break;
       }
       const fastId = vocabulary.fastIdOfLogit[choice]!;
-      fastIds.push(fastId);
-      if (grammar !== undefined) state = grammar.advance(state!, fastId);
+      if (fastId >= 0) fastIds.push(fastId);
+      if (grammar !== undefined && fastId >= 0) state = grammar.advance(state!, fastId);
       if (step === options.maxSteps - 1) break;
       const embedding = tokenEmbeddings.subarray(choice * width, (choice + 1) * width);
       const total = cache.length + 1;
@@ -156,7 +169,7 @@ export async function generate(decoder: Decoder, prefix: EmbeddingArray, suffix:
   } finally {
     cache.dispose();
   }
-  return { fastIds, end, prefillMs, stepMs, sessionRunMs };
+  return { fastIds, logitIndices, prefillLogits, end, prefillMs, stepMs, sessionRunMs };
 }
 
 /** Index of the largest allowed logit; -1 when nothing is allowed (a grammar never gets there). */

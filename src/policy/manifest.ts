@@ -63,7 +63,7 @@ export const manifestSchema = z.object({
     eos: tokenId,
     /** `"|"`, which ends the action tokens. */
     pipe: tokenId,
-    /** The ids of `"Action: "`, forced before decoding. */
+    /** The ids of `"Action: "`: forced before decoding (openpi layout) or generated first (lerobot layout). */
     action_prefix: z.array(tokenId).min(1),
   }),
   /** FAST id f is vocab id `last_vocab_id - f` (PaliGemma: 257152 − 1 − 128). */
@@ -71,9 +71,17 @@ export const manifestSchema = z.object({
   /** The decoder's logits cover only these vocab ids, in this order (FAST ids, `"|"`, EOS). */
   logit_token_ids: z.array(tokenId).min(2),
   prompt: z.object({
+    /**
+     * The prefix the model was trained on (REFERENCE §11). `openpi`: BOS, the prompt, then `"Action: "` forced
+     * into the prefill. `lerobot`: BOS, the prompt, BOS again, all in the bidirectional prefix; the model then
+     * generates `"Action: "` itself (its ids must be among the logits). Absent means `openpi`.
+     */
+    layout: z.enum(["openpi", "lerobot"]).default("openpi"),
     /** openpi lowercases the task; LeRobot keeps its case; both replace `_` and newlines with spaces. */
     task_cleaning: z.enum(["openpi", "lerobot"]),
     state_bins: positiveInt,
+    /** LeRobot's `tokenizer_max_length`: the prompt's ids (first BOS included) are cut to this many. */
+    max_tokens: positiveInt.optional(),
   }),
   state: z.object({ names: z.array(z.string()).min(1), normalization: normalizationSchema }),
   actions: z.object({
@@ -139,6 +147,10 @@ function checkManifest(m: Manifest, file: string): void {
   ids("action_tokens.last_vocab_id", [m.action_tokens.last_vocab_id]);
   if (!m.logit_token_ids.includes(m.tokens.pipe)) fail("logit_token_ids", `lacks the "|" id ${m.tokens.pipe}: decoding could never end`);
   if (new Set(m.logit_token_ids).size !== m.logit_token_ids.length) fail("logit_token_ids", "lists an id twice");
+  if (m.prompt.layout === "lerobot") {
+    const missing = m.tokens.action_prefix.find((id) => !m.logit_token_ids.includes(id));
+    if (missing !== undefined) fail("logit_token_ids", `lacks the "Action: " id ${missing}: the lerobot layout generates it`);
+  }
   const a = m.actions;
   if (a.units.length !== a.names.length) fail("actions.units", `has ${a.units.length} entries for ${a.names.length} action names`);
   checkStats(m.state.normalization, m.state.names.length, "state.normalization.stats", fail);

@@ -12,7 +12,7 @@ import { toRadians } from "../so100/units.js";
 import { Decoder, generate, type EmbeddingArray, type GenerationEnd, type LogitVocabulary } from "./decoder.js";
 import { ActionGrammar } from "./grammar.js";
 import { readManifest, vocabIdToFastId, type Manifest, type PolicyUnit } from "./manifest.js";
-import { PromptTokenizer, cleanTask, digitizeState, promptText, type TaskCleaning } from "./prompt.js";
+import { PromptTokenizer, cleanTask, digitizeState, layoutPromptIds, promptText, type TaskCleaning } from "./prompt.js";
 import { checkModelFiles, createSessions, type ModelSessions, type ProviderName, type SessionOptions } from "./sessions.js";
 
 /** openpi's and LeRobot's decoding limit. */
@@ -50,7 +50,7 @@ export interface StageTimings {
   visionMs: number;
   /** Prompt tokenization and embedding. */
   promptMs: number;
-  /** The prefill run: prefix and `"Action: "` into the cache. */
+  /** The prefill run: the prefix (and openpi's forced `"Action: "`) into the cache. */
   prefillMs: number;
   /** Each cached decode step. */
   decodeStepMs: number[];
@@ -67,6 +67,12 @@ export interface PolicyResult {
   actions: Float64Array;
   horizon: number;
   actionNames: readonly string[];
+  /** Token ids of the prefix after the images: the prompt as laid out, and openpi's forced `"Action: "`. */
+  promptIds: number[];
+  /** Generated token ids, the final `"|"` or EOS included. */
+  tokenIds: number[];
+  /** Logits of the prefill's last position, in `logit_token_ids` order. */
+  prefillLogits: Float32Array;
   fastIds: number[];
   tokenCount: number;
   status: DecodeStatus;
@@ -81,6 +87,8 @@ export class Pi0FastPolicy {
   readonly decoder: Decoder;
   readonly vocabulary: LogitVocabulary;
   readonly tokenEmbeddings: EmbeddingArray;
+  /** Logit indices of the `"Action: "` the model generates first (LeRobot's layout), else empty. */
+  private readonly leadingLogits: number[];
   private readonly stateNorm: AffineNormalization;
   private readonly actionNorm: AffineNormalization;
   private readonly maxDecodeSteps: number;
@@ -104,14 +112,16 @@ export class Pi0FastPolicy {
     this.decoder = new Decoder(sessions.decoder, m);
     this.tokenEmbeddings = tokenEmbeddings;
     this.vocabulary = logitVocabulary(m, fast.vocabSize());
+    const logitIndex = new Map(m.logit_token_ids.map((id, index) => [id, index]));
+    this.leadingLogits = m.prompt.layout === "lerobot" ? m.tokens.action_prefix.map((id) => logitIndex.get(id)!) : [];
     this.grammar = new ActionGrammar({ tokenBytes: reachableTokenBytes(fast.tokenBytes(), this.vocabulary), coefficientCount: horizon * dims, maxCodePoint: fast.config.vocabSize });
     this.maxDecodeSteps = options.maxDecodeSteps ?? DEFAULT_MAX_DECODE_STEPS;
     this.constrained = options.constrained ?? true;
     this.decodeMode = options.decodeMode ?? "strict";
     this.taskCleaning = options.taskCleaning ?? m.prompt.task_cleaning;
     this.calibration = options.calibration;
-    if (this.constrained && this.grammar.minimumSteps() > this.maxDecodeSteps) {
-      throw new InputError(`max decode steps ${this.maxDecodeSteps}: too few for a ${horizon}×${dims} chunk with this FAST vocabulary (needs at least ${this.grammar.minimumSteps()})`);
+    if (this.constrained && this.grammar.minimumSteps() + this.leadingLogits.length > this.maxDecodeSteps) {
+      throw new InputError(`max decode steps ${this.maxDecodeSteps}: too few for a ${horizon}×${dims} chunk with this FAST vocabulary (needs at least ${this.grammar.minimumSteps() + this.leadingLogits.length})`);
     }
     this.stateNorm = normalization(m.state.normalization, m.state.names.length);
     this.actionNorm = normalization(m.actions.normalization, dims);
@@ -157,15 +167,14 @@ export class Pi0FastPolicy {
     if (typeof input.instruction !== "string") throw new InputError("observation instruction: expected a string");
 
     const visionStart = performance.now();
-    const vision = await this.sessions.vision.run({ pixel_values: new ort.Tensor("float32", pixels, [m.vision.cameras.length, 3, m.vision.image_size, m.vision.image_size]) });
+    const imageFeatures = await this.imageFeatures(pixels);
     const visionMs = performance.now() - visionStart;
-    const imageFeatures = vision.image_features!.data as EmbeddingArray;
 
     const promptStart = performance.now();
-    const bins = digitizeState(normalizeInPlace(state, this.stateNorm), m.prompt.state_bins);
-    const textIds = await this.prompt.encode(promptText(cleanTask(input.instruction, this.taskCleaning), bins));
+    const textIds = await this.promptIds(input.instruction, state);
+    const forced = m.prompt.layout === "openpi" ? m.tokens.action_prefix : [];
     const embedStart = performance.now();
-    const embeds = await embedTokens(this.sessions.embed, [...textIds, ...m.tokens.action_prefix]);
+    const embeds = await embedTokens(this.sessions.embed, [...textIds, ...forced]);
     const embedMs = performance.now() - embedStart;
     const promptMs = performance.now() - promptStart;
 
@@ -178,13 +187,18 @@ export class Pi0FastPolicy {
       vocabulary: this.vocabulary,
       tokenEmbeddings: this.tokenEmbeddings,
       maxSteps: this.maxDecodeSteps,
+      leadingLogits: this.leadingLogits,
       ...(this.constrained ? { grammar: this.grammar } : {}),
     });
+    const tokenIds = generation.logitIndices.map((index) => m.logit_token_ids[index]!);
 
     const fastStart = performance.now();
     const horizon = m.actions.horizon;
     const dims = m.actions.names.length;
-    const decoded = this.fast.decode(generation.fastIds, horizon, dims, this.decodeMode);
+    const leadingIds = this.leadingLogits.map((index) => m.logit_token_ids[index]!);
+    // LeRobot rejects a generation that does not start with "Action:" (only the plain argmax can do that).
+    const leadingOk = leadingIds.every((id, i) => tokenIds[i] === id);
+    const decoded = leadingOk ? this.fast.decode(generation.fastIds, horizon, dims, this.decodeMode) : { status: "failed" as const, detail: `generation did not start with "Action: " (ids ${leadingIds.join(" ")})`, actions: new Float64Array(0) };
     const failed = decoded.status === "failed";
     const actions = failed ? new Float64Array(0) : unnormalizeInPlace(decoded.actions, this.actionNorm);
     const actionsRad = new Float64Array(actions.length);
@@ -197,6 +211,9 @@ export class Pi0FastPolicy {
       actions,
       horizon: failed ? 0 : horizon,
       actionNames: m.actions.names,
+      promptIds: [...textIds, ...forced],
+      tokenIds,
+      prefillLogits: generation.prefillLogits,
       fastIds: generation.fastIds,
       tokenCount: generation.fastIds.length,
       status: decoded.status,
@@ -226,8 +243,23 @@ export class Pi0FastPolicy {
     return toRadians(value, unit, this.calibration?.[name]);
   }
 
+  /** The prompt's token ids as the prefix holds them, for an instruction and a state in policy units. */
+  async promptIds(instruction: string, state: ArrayLike<number>): Promise<number[]> {
+    const m = this.manifest;
+    const bins = digitizeState(normalizeInPlace(this.checkedState(state), this.stateNorm), m.prompt.state_bins);
+    const textIds = await this.prompt.encodeText(promptText(cleanTask(instruction, this.taskCleaning), bins));
+    return layoutPromptIds(textIds, { layout: m.prompt.layout, bos: m.tokens.bos, maxTokens: m.prompt.max_tokens });
+  }
+
+  /** The vision encoder's features of stacked pixel values, `[cameras, tokens per image, width]`. */
+  async imageFeatures(pixels: Float32Array): Promise<EmbeddingArray> {
+    const { cameras, image_size: size } = this.manifest.vision;
+    const vision = await this.sessions.vision.run({ pixel_values: new ort.Tensor("float32", pixels, [cameras.length, 3, size, size]) });
+    return vision.image_features!.data as EmbeddingArray;
+  }
+
   /** rgb8 HWC images → float32 CHW in [-1, 1], cameras stacked. */
-  private pixelValues(images: readonly PolicyImage[]): Float32Array {
+  pixelValues(images: readonly PolicyImage[]): Float32Array {
     const { cameras, image_size: size } = this.manifest.vision;
     if (images.length !== cameras.length) throw new InputError(`observation images: ${images.length} given, the model expects ${cameras.length} (${cameras.join(", ")})`);
     const plane = size * size;
@@ -265,7 +297,8 @@ export function logitVocabulary(manifest: Manifest, fastVocabSize: number): Logi
   const fastIdOfLogit = new Int32Array(ids.length).fill(-1);
   const logitOfFastId = new Int32Array(fastVocabSize).fill(-1);
   ids.forEach((vocabId, index) => {
-    const fastId = vocabId === manifest.tokens.pipe || vocabId === manifest.tokens.eos ? -1 : vocabIdToFastId(manifest, vocabId, fastVocabSize);
+    const notAction = vocabId === manifest.tokens.pipe || vocabId === manifest.tokens.eos || manifest.tokens.action_prefix.includes(vocabId);
+    const fastId = notAction ? -1 : vocabIdToFastId(manifest, vocabId, fastVocabSize);
     fastIdOfLogit[index] = fastId;
     if (fastId >= 0) logitOfFastId[fastId] = index;
   });

@@ -1,12 +1,31 @@
 /**
- * The text half of the prefix, as openpi's FAST tokenizer writes it: `"Task: {task}, State: {bins};\n"`
- * after BOS, where `bins` is the normalized state digitized into 256 bins over [-1, 1). Each step is a
- * small function, testable alone.
+ * The text half of the prefix: `"Task: {task}, State: {bins};\n"`, where `bins` is the normalized state digitized
+ * into 256 bins over [-1, 1), tokenized and laid out as the model was trained (openpi's or LeRobot's layout,
+ * REFERENCE §11). Each step is a small function, testable alone.
  */
 import { Tokenizer } from "tokenizers";
 import { InputError } from "../errors.js";
 
 export type TaskCleaning = "openpi" | "lerobot";
+export type PromptLayout = "openpi" | "lerobot";
+
+export interface PromptLayoutSpec {
+  layout: PromptLayout;
+  bos: number;
+  /** Longest prompt, first BOS included (LeRobot's `tokenizer_max_length` truncation); undefined = no limit. */
+  maxTokens?: number | undefined;
+}
+
+/**
+ * The prompt's ids as the prefix holds them: BOS + the text's ids (openpi), or BOS + the text's ids cut to
+ * `maxTokens` + BOS (LeRobot, which pads the tokenized prompt and appends BOS after it; the pads are masked and
+ * take no position, so leaving them out changes nothing).
+ */
+export function layoutPromptIds(textIds: readonly number[], spec: PromptLayoutSpec): number[] {
+  const ids = [spec.bos, ...textIds];
+  if (spec.layout === "openpi") return ids;
+  return [...(spec.maxTokens !== undefined ? ids.slice(0, spec.maxTokens) : ids), spec.bos];
+}
 
 /** openpi lowercases; both replace `_` and newlines with spaces and trim. */
 export function cleanTask(task: string, style: TaskCleaning): string {
@@ -51,9 +70,14 @@ export class PromptTokenizer {
     return new PromptTokenizer(tokenizer, bosId);
   }
 
+  /** The prompt's ids, without special tokens. */
+  async encodeText(text: string): Promise<number[]> {
+    const encoding = await this.tokenizer.encode(text, null, { addSpecialTokens: false });
+    return encoding.getIds();
+  }
+
   /** BOS + the prompt's ids. */
   async encode(text: string): Promise<number[]> {
-    const encoding = await this.tokenizer.encode(text, null, { addSpecialTokens: false });
-    return [this.bosId, ...encoding.getIds()];
+    return [this.bosId, ...(await this.encodeText(text))];
   }
 }

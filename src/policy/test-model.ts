@@ -153,7 +153,7 @@ export async function makeTestModel(options: MakeTestModelOptions): Promise<Mani
     tokens: { bos: BOS_ID, eos: EOS_ID, pipe: pipeId, action_prefix: actionPrefix },
     action_tokens: { last_vocab_id: lastVocabId },
     logit_token_ids: logitTokenIds,
-    prompt: { task_cleaning: "openpi", state_bins: 256 },
+    prompt: { layout: "openpi", task_cleaning: "openpi", state_bins: 256 },
     state: { names: actionNames, normalization: options.normalization?.state ?? { mode: "QUANTILES", stats: jointStats } },
     actions: { names: actionNames, units: actionNames.map(() => "degrees" as const), horizon, dt_s: options.dtS ?? 1 / 30, normalization: options.normalization?.actions ?? { mode: "QUANTILES", stats: jointStats } },
     fast_tokenizer: "fast",

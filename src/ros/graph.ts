@@ -3,7 +3,7 @@
  * on rclnodejs 2.x, `LocalGraph` in-process (tests, demo, replay on a simulated clock).
  */
 import type { z } from "zod";
-import type { MessageTypeName, MessageOf } from "../msgs/messages.js";
+import type { MessageTypeName, MessageOf, ServiceRequestOf, ServiceResponseOf, ServiceTypeName } from "../msgs/messages.js";
 import type { QosOption } from "./qos.js";
 
 export interface Publisher<T> {
@@ -15,6 +15,18 @@ export interface Subscription {
   readonly topic: string;
   destroy(): void;
 }
+
+export interface Service {
+  /** The fully resolved service name (`/so100/so100_controller/enable_torque`). */
+  readonly name: string;
+  destroy(): void;
+}
+
+/**
+ * Answers one request. A handler that throws (or rejects) sends no response, as on ROS: handlers of
+ * services with a success field report failures there instead.
+ */
+export type ServiceHandler<S extends ServiceTypeName> = (request: ServiceRequestOf<S>) => ServiceResponseOf<S> | Promise<ServiceResponseOf<S>>;
 
 export interface Timer {
   readonly periodNs: bigint;
@@ -47,6 +59,8 @@ export interface Graph {
     qos: QosOption,
     callback: (message: MessageOf<N>) => void | Promise<void>,
   ): Subscription;
+  /** Offers a service; its name resolves as a topic's does (`~/enable_torque` is under the node's name). */
+  createService<S extends ServiceTypeName>(type: S, name: string, handler: ServiceHandler<S>): Service;
   /** A timer on the node's clock (simulated time when the clock is simulated or `use_sim_time` is set). */
   createTimer(periodNs: bigint, callback: () => void | Promise<void>): Timer;
   /** Current time on the node's clock, nanoseconds since the epoch (or since the simulation started). */

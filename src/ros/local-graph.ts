@@ -10,8 +10,9 @@
 import type { z } from "zod";
 import { InputError } from "../errors.js";
 import { RealClock, SimulatedClock, type Clock } from "./clock.js";
-import type { Graph, Logger, ParametersChangedCallback, Publisher, Subscription, Timer } from "./graph.js";
-import type { MessageOf, MessageTypeName } from "../msgs/messages.js";
+import type { Graph, Logger, ParametersChangedCallback, Publisher, Service, ServiceHandler, Subscription, Timer } from "./graph.js";
+import type { MessageOf, MessageTypeName, ServiceRequestOf, ServiceResponseOf, ServiceTypeName } from "../msgs/messages.js";
+import { LocalServiceRegistry } from "./local-services.js";
 import { expandTopicName, remapTopic, type TopicRemap } from "./names.js";
 import { ParameterStore, fullyQualifiedName, resolveOverrides, type ParamsFileEntry } from "./parameters.js";
 import { resolveQos, type QosOption, type QosProfile } from "./qos.js";
@@ -108,6 +109,8 @@ export class LocalBus {
   private readonly remaps: readonly TopicRemap[];
   /** Errors thrown by callbacks on a real clock (logged; a simulated clock rethrows them instead). */
   readonly callbackErrors: unknown[] = [];
+  /** The services every graph on this bus offers, by resolved name. */
+  readonly services = new LocalServiceRegistry();
 
   constructor(options: LocalBusOptions = {}) {
     const clock = options.clock ?? "real";
@@ -294,6 +297,7 @@ export class LocalBus {
     for (const entry of [...this.timers]) this.cancelTimer(entry);
     for (const state of this.topics.values()) for (const subscription of [...state.subscriptions]) subscription.destroy();
     this.pending.length = 0;
+    this.services.clear();
     this.graphs.clear();
   }
 }
@@ -309,6 +313,7 @@ export class LocalGraph implements Graph {
   private readonly changeCallbacks: Array<ParametersChangedCallback<unknown>> = [];
   private readonly ownTimers = new Set<TimerEntry>();
   private readonly ownSubscriptions = new Set<LocalSubscription>();
+  private readonly ownServices = new Set<Service>();
 
   constructor(
     readonly bus: LocalBus,
@@ -341,6 +346,17 @@ export class LocalGraph implements Graph {
     const subscription = this.bus.addSubscription(this.resolveTopic(topic), type, resolveQos(qos), callback as Callback);
     this.ownSubscriptions.add(subscription);
     return subscription;
+  }
+
+  createService<S extends ServiceTypeName>(type: S, name: string, handler: ServiceHandler<S>): Service {
+    const service = this.bus.services.add(type, this.resolveTopic(name), handler);
+    this.ownServices.add(service);
+    return service;
+  }
+
+  /** Calls a service on this bus, its name resolved from this node (what a client node does on ROS). */
+  callService<S extends ServiceTypeName>(type: S, name: string, request: ServiceRequestOf<S>): Promise<ServiceResponseOf<S>> {
+    return this.bus.services.call(type, this.resolveTopic(name), request);
   }
 
   createTimer(periodNs: bigint, callback: () => void | Promise<void>): Timer {
@@ -383,7 +399,9 @@ export class LocalGraph implements Graph {
   destroy(): void {
     for (const entry of this.ownTimers) this.bus.cancelTimer(entry);
     for (const subscription of this.ownSubscriptions) subscription.destroy();
+    for (const service of this.ownServices) service.destroy();
     this.ownTimers.clear();
     this.ownSubscriptions.clear();
+    this.ownServices.clear();
   }
 }

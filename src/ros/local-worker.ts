@@ -10,9 +10,9 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 import type { z } from "zod";
 import { InputError } from "../errors.js";
 import { RealClock } from "./clock.js";
-import type { Graph, Logger, NodeDefinition, NodeHandle, ParametersChangedCallback, Publisher, Subscription, Timer } from "./graph.js";
+import type { Graph, Logger, NodeDefinition, NodeHandle, ParametersChangedCallback, Publisher, Service, ServiceHandler, Subscription, Timer } from "./graph.js";
 import type { LocalBus, LogLevel } from "./local-graph.js";
-import type { MessageOf, MessageTypeName } from "../msgs/messages.js";
+import type { MessageOf, MessageTypeName, ServiceTypeName } from "../msgs/messages.js";
 import { expandTopicName, remapTopic, type TopicRemap } from "./names.js";
 import { ParameterStore, fullyQualifiedName } from "./parameters.js";
 import { resolveQos, type QosOption } from "./qos.js";
@@ -37,12 +37,16 @@ type ToMain =
   | { kind: "subscription"; id: number; type: MessageTypeName; topic: string; qos: QosOption }
   | { kind: "unsubscribe"; id: number }
   | { kind: "delivered"; id: number }
+  | { kind: "service"; id: number; type: ServiceTypeName; name: string }
+  | { kind: "unservice"; id: number }
+  | { kind: "service_response"; callId: number; response: unknown }
+  | { kind: "service_failed"; callId: number; message: string }
   | { kind: "log"; level: LogLevel; message: string }
   | { kind: "ready" }
   | { kind: "failed"; message: string }
   | { kind: "stopped" };
 
-type ToWorker = { kind: "message"; id: number; message: unknown } | { kind: "shutdown" };
+type ToWorker = { kind: "message"; id: number; message: unknown } | { kind: "request"; id: number; callId: number; request: unknown } | { kind: "shutdown" };
 
 /** A node running in a worker thread, seen from the main thread. */
 export interface WorkerNode {
@@ -87,6 +91,10 @@ export function startWorkerNode(bus: LocalBus, nodeModule: NodeModuleRef, nodeNa
     state.inFlight = true;
     worker.postMessage({ kind: "message", id, message: state.queue.shift() } satisfies ToWorker);
   };
+  // Service requests cross to the worker and their responses come back by call id.
+  const services = new Map<number, Service>();
+  const calls = new Map<number, { resolve(response: unknown): void; reject(error: Error): void }>();
+  let nextCallId = 1;
   let settled = false;
   let resolveReady!: () => void;
   let rejectReady!: (error: Error) => void;
@@ -124,6 +132,33 @@ export function startWorkerNode(bus: LocalBus, nodeModule: NodeModuleRef, nodeNa
         sendNext(message.id);
         break;
       }
+      case "service":
+        services.set(
+          message.id,
+          proxy.createService(
+            message.type,
+            message.name,
+            (request) =>
+              new Promise((resolve, reject) => {
+                const callId = nextCallId++;
+                calls.set(callId, { resolve: resolve as (response: unknown) => void, reject });
+                worker.postMessage({ kind: "request", id: message.id, callId, request } satisfies ToWorker);
+              }),
+          ),
+        );
+        break;
+      case "unservice":
+        services.get(message.id)?.destroy();
+        services.delete(message.id);
+        break;
+      case "service_response":
+        calls.get(message.callId)?.resolve(message.response);
+        calls.delete(message.callId);
+        break;
+      case "service_failed":
+        calls.get(message.callId)?.reject(new Error(message.message));
+        calls.delete(message.callId);
+        break;
       case "unsubscribe":
         subscriptions.get(message.id)?.destroy();
         subscriptions.delete(message.id);
@@ -175,6 +210,7 @@ class WorkerGraph implements Graph {
   private readonly clock = new RealClock();
   private nextId = 1;
   private readonly callbacks = new Map<number, (message: unknown) => void | Promise<void>>();
+  private readonly serviceHandlers = new Map<number, (request: unknown) => unknown>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly changeCallbacks: Array<ParametersChangedCallback<unknown>> = [];
 
@@ -229,6 +265,33 @@ class WorkerGraph implements Graph {
     } finally {
       this.post({ kind: "delivered", id });
     }
+  }
+
+  createService<S extends ServiceTypeName>(type: S, name: string, handler: ServiceHandler<S>): Service {
+    const id = this.nextId++;
+    const resolved = this.resolveTopic(name);
+    this.serviceHandlers.set(id, handler as (request: unknown) => unknown);
+    this.post({ kind: "service", id, type, name: resolved });
+    return {
+      name: resolved,
+      destroy: () => {
+        this.serviceHandlers.delete(id);
+        this.post({ kind: "unservice", id });
+      },
+    };
+  }
+
+  serve(id: number, callId: number, request: unknown): void {
+    const handler = this.serviceHandlers.get(id);
+    Promise.resolve()
+      .then(() => {
+        if (handler === undefined) throw new Error("the service was destroyed");
+        return handler(request);
+      })
+      .then(
+        (response) => this.post({ kind: "service_response", callId, response }),
+        (error: unknown) => this.post({ kind: "service_failed", callId, message: error instanceof Error ? error.message : String(error) }),
+      );
   }
 
   createTimer(periodNs: bigint, callback: () => void | Promise<void>): Timer {
@@ -287,6 +350,7 @@ export async function runWorkerNode(): Promise<void> {
   let handle: NodeHandle | undefined;
   port.on("message", (message: ToWorker) => {
     if (message.kind === "message") graph.deliver(message.id, message.message);
+    else if (message.kind === "request") graph.serve(message.id, message.callId, message.request);
     else if (message.kind === "shutdown") {
       void (async () => {
         try {

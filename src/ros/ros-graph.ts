@@ -13,8 +13,8 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import type { z } from "zod";
 import { InputError } from "../errors.js";
-import type { Graph, Logger, ParametersChangedCallback, Publisher, Subscription, Timer } from "./graph.js";
-import { normalizeMessage, type MessageOf, type MessageTypeName } from "../msgs/messages.js";
+import type { Graph, Logger, ParametersChangedCallback, Publisher, Service, ServiceHandler, Subscription, Timer } from "./graph.js";
+import { normalizeMessage, normalizeServiceMessage, type MessageOf, type MessageTypeName, type ServiceTypeName } from "../msgs/messages.js";
 import { expandTopicName, remapTopic } from "./names.js";
 import {
   ParameterStore,
@@ -52,6 +52,11 @@ export interface RclNodeOptions {
   automaticallyDeclareParametersFromOverrides: boolean;
 }
 
+/** What a service callback answers through (rclnodejs's ServiceResponse). */
+export interface RclServiceResponse {
+  send(response: never): void;
+}
+
 export interface RclRange {
   readonly fromValue: number;
   readonly toValue: number;
@@ -75,6 +80,8 @@ export interface RclNode {
   createSubscription(typeClass: string, topic: string, options: { qos?: unknown }, callback: (message: unknown) => void): unknown;
   destroySubscription(subscription: never): void;
   createTimer(period: bigint, callback: () => void): { cancel(): void };
+  createService(typeClass: string, serviceName: string, callback: (request: unknown, response: RclServiceResponse) => void): unknown;
+  destroyService(service: never): void;
   declareParameter(parameter: RclParameter, descriptor?: unknown, ignoreOverride?: boolean): RclParameter;
   hasParameter(name: string): boolean;
   setParameter(parameter: RclParameter): { successful: boolean; reason: string };
@@ -232,6 +239,19 @@ export class RosGraph implements Graph {
       if (result instanceof Promise) result.catch((error: unknown) => this.logger.error(`callback on '${topic}' failed: ${error instanceof Error ? error.message : String(error)}`));
     });
     return { topic: this.resolveTopic(topic), destroy: () => this.node.destroySubscription(subscription as never) };
+  }
+
+  createService<S extends ServiceTypeName>(type: S, name: string, handler: ServiceHandler<S>): Service {
+    // Like topics, rcl resolves the name and applies the command-line remaps itself.
+    const service = this.node.createService(type, name, (request, response) => {
+      Promise.resolve()
+        .then(() => handler(normalizeServiceMessage(type, "request", request)))
+        .then(
+          (result) => response.send(result as never),
+          (error: unknown) => this.logger.error(`service '${name}' failed, no response sent: ${error instanceof Error ? error.message : String(error)}`),
+        );
+    });
+    return { name: this.resolveTopic(name), destroy: () => this.node.destroyService(service as never) };
   }
 
   createTimer(periodNs: bigint, callback: () => void | Promise<void>): Timer {

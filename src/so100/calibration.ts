@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { InputError } from "../errors.js";
 
@@ -34,13 +33,17 @@ export function parseCalibration(json: unknown, source: string): Calibration {
   return result.data;
 }
 
-/** Reads and validates a LeRobot calibration JSON file. */
-export function readCalibrationFile(file: string): Calibration {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new InputError(`calibration file ${file}: cannot read it as JSON (${(error as Error).message})`);
-  }
-  return parseCalibration(json, file);
-}
+export type So100Joint = (typeof SO100_JOINTS)[number];
+
+/**
+ * URDF joint limits of the SO-101 in radians, TheRobotStudio "new calib" (REFERENCE §4). The controller's
+ * joint limits are these intersected with the calibrated range.
+ */
+export const SO101_URDF_LIMITS_RAD: Readonly<Record<So100Joint, readonly [number, number]>> = {
+  shoulder_pan: [-1.91986, 1.91986],
+  shoulder_lift: [-1.74533, 1.74533],
+  elbow_flex: [-1.69, 1.69],
+  wrist_flex: [-1.65806, 1.65806],
+  wrist_roll: [-2.74385, 2.84121],
+  gripper: [-0.174533, 1.74533],
+};

@@ -1,14 +1,18 @@
 /**
  * Joint units between ROS and LeRobot policies, in one place.
  *
- * ROS topics carry radians (REP-103). LeRobot datasets carry one of:
- * - DEGREES (body joints, LeRobot default since 2026-02): from raw ticks `(raw − (min+max)/2) · 360 / 4095`;
- *   from ROS radians the plain conversion `rad · 180/π` (the calibrated zero is the range centre).
+ * ROS topics carry radians (REP-103), true angles: the STS3215 turns 4096 ticks per revolution, and the
+ * calibrated zero is the middle of the calibrated range (as LeRobot's DEGREES), so
+ * `rad = (raw − (min+max)/2) · 2π/4096`. URDF limits and everything on ROS use these radians.
+ * LeRobot datasets carry one of:
+ * - DEGREES (body joints, LeRobot default since 2026-02): `(raw − (min+max)/2) · 360 / 4095`. LeRobot
+ *   divides by 4095, so its "degree" is 4096/4095 of a true one; from ROS radians therefore
+ *   `deg = rad · 180/π · 4096/4095`. With that factor a joint_states recording converted to degrees equals
+ *   what LeRobot records from the same ticks, and a policy's degrees command the ticks LeRobot would send.
  * - RANGE_M100_100 (older body joints): `((clip(raw) − min)/(max − min)) · 200 − 100`.
  * - RANGE_0_100 (gripper): `((clip(raw) − min)/(max − min)) · 100`.
- * `drive_mode` 1 inverts the range modes. The range modes need the calibration: radians → raw ticks first,
- * with raw = centre + rad · 4096/(2π) (the STS3215 turns 4096 ticks per revolution, centred on the range
- * middle as LeRobot's calibration does).
+ * `drive_mode` 1 inverts the range modes (not DEGREES, as in LeRobot). The range modes go through raw
+ * ticks and need the calibration.
  */
 import type { MotorCalibration } from "./calibration.js";
 
@@ -19,12 +23,14 @@ export const TICKS_PER_TURN = 4096;
 /** LeRobot's DEGREES scale uses the largest tick value, 4095. */
 const DEGREES_TICK_SPAN = 4095;
 
-export function radiansToDegrees(rad: number): number {
-  return (rad * 180) / Math.PI;
+/** ROS radians → LeRobot DEGREES (360/4095 per tick, see above). */
+export function radiansToLerobotDegrees(rad: number): number {
+  return (((rad * TICKS_PER_TURN) / (2 * Math.PI)) * 360) / DEGREES_TICK_SPAN;
 }
 
-export function degreesToRadians(deg: number): number {
-  return (deg * Math.PI) / 180;
+/** LeRobot DEGREES → ROS radians. */
+export function lerobotDegreesToRadians(deg: number): number {
+  return (((deg * DEGREES_TICK_SPAN) / 360) * 2 * Math.PI) / TICKS_PER_TURN;
 }
 
 function rangeCentre(motor: MotorCalibration): number {
@@ -76,7 +82,7 @@ export function range0To100ToTicks(value: number, motor: MotorCalibration): numb
 
 /** ROS radians → a policy unit. The range units need the motor's calibration. */
 export function fromRadians(rad: number, unit: JointUnit, motor?: MotorCalibration): number {
-  if (unit === "degrees") return radiansToDegrees(rad);
+  if (unit === "degrees") return radiansToLerobotDegrees(rad);
   if (motor === undefined) throw new Error(`unit ${unit} needs a calibration`);
   const raw = radiansToTicks(rad, motor);
   return unit === "range_m100_100" ? ticksToRangeM100(raw, motor) : ticksToRange0To100(raw, motor);
@@ -84,7 +90,7 @@ export function fromRadians(rad: number, unit: JointUnit, motor?: MotorCalibrati
 
 /** A policy unit → ROS radians. */
 export function toRadians(value: number, unit: JointUnit, motor?: MotorCalibration): number {
-  if (unit === "degrees") return degreesToRadians(value);
+  if (unit === "degrees") return lerobotDegreesToRadians(value);
   if (motor === undefined) throw new Error(`unit ${unit} needs a calibration`);
   const raw = unit === "range_m100_100" ? rangeM100ToTicks(value, motor) : range0To100ToTicks(value, motor);
   return ticksToRadians(raw, motor);

@@ -25,7 +25,7 @@ function edit(file: string, change: (json: Record<string, unknown>) => void): vo
 describe("FAST artifact folder", () => {
   it("writes the Hugging Face layout and loads it back identically", async () => {
     const dir = await written();
-    expect(readdirSync(dir).sort()).toEqual(["processor_config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"]);
+    expect(readdirSync(dir).sort()).toEqual(["processing_action_tokenizer.py", "processor_config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"]);
     expect(JSON.parse(readFileSync(path.join(dir, "processor_config.json"), "utf8"))).toEqual({
       action_dim: 6,
       auto_map: { AutoProcessor: "processing_action_tokenizer.UniversalActionProcessor" },

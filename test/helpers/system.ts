@@ -24,14 +24,10 @@ export function hasProgram(program: string, versionArgs: string[] = ["--version"
   return result.status === 0 ? true : missing(`the program '${program}'`);
 }
 
-/**
- * The Python interpreter holding the pinned interop requirements (tools/requirements-interop.txt), or
- * undefined (a skip) when it is missing. INTEROP_PYTHON overrides the default `.venv-interop/bin/python`.
- */
-export function interopPython(modules: string[]): string | undefined {
-  const python = process.env.INTEROP_PYTHON ?? path.join(REPO_ROOT, ".venv-interop/bin/python");
+/** A venv's interpreter when it exists and imports `modules`, else undefined (a skip; see REQUIRE_SYSTEM_DEPS). */
+function venvPython(python: string, venv: string, modules: readonly string[]): string | undefined {
   if (!existsSync(python)) {
-    missing(`the interop Python venv at ${python}`);
+    missing(`${venv} at ${python}`);
     return undefined;
   }
   try {
@@ -43,7 +39,28 @@ export function interopPython(modules: string[]): string | undefined {
   return python;
 }
 
+/**
+ * The Python interpreter holding the pinned interop requirements (tools/requirements-interop.txt), or
+ * undefined (a skip) when it is missing. INTEROP_PYTHON overrides the default `.venv-interop/bin/python`.
+ */
+export function interopPython(modules: string[]): string | undefined {
+  return venvPython(process.env.INTEROP_PYTHON ?? path.join(REPO_ROOT, ".venv-interop/bin/python"), "the interop Python venv", modules);
+}
+
+/**
+ * The Python interpreter of the LeRobot 0.6.1 reference venv (tools/lerobot/setup.sh), or undefined (a skip)
+ * when it is missing or does not import `modules`. LEROBOT_PYTHON overrides the default `.venv-lerobot/bin/python`.
+ */
+export function lerobotPython(modules: readonly string[] = ["lerobot", "torch", "transformers"]): string | undefined {
+  return venvPython(process.env.LEROBOT_PYTHON ?? path.join(REPO_ROOT, ".venv-lerobot/bin/python"), "the LeRobot reference venv (tools/lerobot/setup.sh builds it)", modules);
+}
+
 /** Runs a Python snippet in the interop venv and returns its stdout. */
 export function runPython(python: string, code: string, input?: string | Buffer): string {
   return execFileSync(python, ["-c", code], { input, maxBuffer: 1 << 30, encoding: "utf8" });
+}
+
+/** The environment LeRobot runs offline in: no hub, a writable HF_HOME (remote processor code is copied there). */
+export function lerobotEnv(hfHome: string): NodeJS.ProcessEnv {
+  return { ...process.env, HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1", HF_HOME: hfHome, PYTHONUNBUFFERED: "1" };
 }

@@ -3,7 +3,7 @@ import path from "node:path";
 import { MessageReader, MessageWriter } from "@foxglove/rosmsg2-serialization";
 import { describe, expect, it } from "vitest";
 import { CdrMessageWriter } from "../../src/msgs/cdr.js";
-import { serializationDefinitions } from "../../src/msgs/message-definitions.js";
+import { serializationDefinitions, standardServiceDefinitions } from "../../src/msgs/message-definitions.js";
 import { generateMessageModule } from "../../src/msgs/message-codegen.js";
 import { readAllDefinitions } from "../../src/msgs/message-files.js";
 import {
@@ -143,7 +143,7 @@ describe("normalizeMessage", () => {
 describe("generated message types", () => {
   it("are up to date with msg/ (run `npm run gen:msgs` after editing a .msg file)", () => {
     const committed = readFileSync(path.join(REPO_ROOT, "src/msgs/messages.generated.ts"), "utf8");
-    expect(committed).toBe(generateMessageModule(definitions));
+    expect(committed).toBe(generateMessageModule(definitions, standardServiceDefinitions()));
   });
 
   it("cover our three messages with the fields DESIGN.md names", () => {

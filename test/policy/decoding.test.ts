@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Decoder, generate, PREFIX_GROUP, type EmbeddingArray } from "../../src/policy/decoder.js";
 import { Pi0FastPolicy } from "../../src/policy/policy.js";
 import { observation, removeModels, tinyModel } from "./model-fixture.js";
+import { lerobotDegreesToRadians } from "../../src/so100/units.js";
 
 /** Groups of a prefix of `prefixLength` (bidirectional) followed by `suffixLength` causal tokens. */
 function groupsFor(prefixLength: number, suffixLength: number): BigInt64Array {
@@ -117,8 +118,8 @@ describe("decoder on the tiny fp32 model (CPU)", () => {
     expect(result.provider).toBe("cpu");
     expect(result.actionsRad.length).toBe(policy.manifest.actions.horizon * policy.manifest.actions.names.length);
     expect(result.actionsRad.every(Number.isFinite)).toBe(true);
-    // Degrees in the policy's units, radians out.
-    expect(result.actionsRad[0]).toBeCloseTo((result.actions[0]! * Math.PI) / 180, 12);
+    // LeRobot degrees in the policy's units, radians out (src/so100/units.ts).
+    expect(result.actionsRad[0]).toBeCloseTo(lerobotDegreesToRadians(result.actions[0]!), 12);
     expect(result.timings.decodeStepMs.length).toBe(result.tokenCount);
     expect(result.timings.sessionRunMs).toBeLessThanOrEqual(result.timings.totalMs);
   });

@@ -4,7 +4,7 @@
  * bigint-only period, declareParameter with descriptors and overrides, on-set-parameters callbacks that
  * can reject — and records every call so tests can assert on type names, QoS, periods and descriptors.
  */
-import type { RclNode, RclNodeOptions, RclParameter, RclRange, RclnodejsApi } from "../../src/ros/ros-graph.js";
+import type { RclNode, RclNodeOptions, RclParameter, RclRange, RclServiceResponse, RclnodejsApi } from "../../src/ros/ros-graph.js";
 
 const BOOL = 1;
 const INTEGER = 2;
@@ -77,13 +77,14 @@ export interface Recorded {
   publishers: Array<{ type: string; topic: string; qos: FakeQoS; published: unknown[] }>;
   subscriptions: Array<{ type: string; topic: string; qos: FakeQoS; callback: (message: unknown) => void; destroyed: boolean }>;
   timers: Array<{ period: bigint; callback: () => void; cancelled: boolean }>;
+  services: FakeService[];
   declared: Array<{ parameter: FakeParameter; descriptor: FakeDescriptor; ignoreOverride: boolean }>;
   setParameters: FakeParameter[];
   logs: Array<[string, string]>;
 }
 
 export class FakeNode implements RclNode {
-  readonly recorded: Recorded = { publishers: [], subscriptions: [], timers: [], declared: [], setParameters: [], logs: [] };
+  readonly recorded: Recorded = { publishers: [], subscriptions: [], timers: [], services: [], declared: [], setParameters: [], logs: [] };
   readonly parameters = new Map<string, FakeParameter>();
   private readonly onSet: Array<(parameters: RclParameter[]) => { successful: boolean; reason: string }> = [];
   nowNanoseconds = 1_000_000_000n;
@@ -146,6 +147,20 @@ export class FakeNode implements RclNode {
     return { cancel: () => void (entry.cancelled = true) };
   }
 
+  createService(typeClass: string, serviceName: string, callback: (request: unknown, response: RclServiceResponse) => void): FakeService {
+    // rclnodejs loads the interface first (a bad name throws) and checks the callback's type.
+    if (!/^[a-z0-9_]+\/srv\/[A-Za-z0-9]+$/.test(typeClass)) throw new Error(`rclnodejs cannot load service type '${typeClass}'`);
+    if (typeof callback !== "function") throw new TypeError("createService: callback must be a function");
+    if (this.recorded.services.some((s) => s.name === serviceName && !s.destroyed)) throw new Error(`service '${serviceName}' already exists on this node`);
+    const service = new FakeService(typeClass, serviceName, callback);
+    this.recorded.services.push(service);
+    return service;
+  }
+
+  destroyService(service: never): void {
+    (service as FakeService).destroyed = true;
+  }
+
   declareParameter(parameter: RclParameter, descriptor?: unknown, ignoreOverride = false): RclParameter {
     if (this.parameters.has(parameter.name)) throw new Error(`Parameter '${parameter.name}' already declared`);
     const fakeDescriptor = descriptor as FakeDescriptor;
@@ -182,6 +197,36 @@ export class FakeNode implements RclNode {
 
   destroy(): void {
     this.destroyed = true;
+  }
+}
+
+/**
+ * A service server as rclnodejs runs one: the callback gets the request as a plain object and a response
+ * whose `send` may be called once, at any time after (rclnodejs's Response keeps the request header).
+ */
+export class FakeService {
+  destroyed = false;
+
+  constructor(
+    readonly type: string,
+    readonly name: string,
+    private readonly callback: (request: unknown, response: RclServiceResponse) => void,
+  ) {}
+
+  /** What a client's sendRequestAsync sees: resolves with the response sent. */
+  call(request: unknown): Promise<unknown> {
+    if (this.destroyed) return Promise.reject(new Error(`service '${this.name}' was destroyed`));
+    return new Promise((resolve, reject) => {
+      let sent = false;
+      const response = {
+        send: (message: never) => {
+          if (sent) return reject(new Error("response sent twice"));
+          sent = true;
+          resolve(message);
+        },
+      };
+      this.callback(structuredClone(request), response);
+    });
   }
 }
 

@@ -50,3 +50,33 @@ describe.skipIf(rosEnv === undefined)("nodes on a real ROS 2 middleware", () => 
     expect(policyCode, policyLog).toBe(0);
   });
 });
+
+describe.skipIf(rosEnv === undefined)("the SO-100 controller's services on a real ROS 2 middleware", () => {
+  it(`${installPrefix !== undefined ? "installed so100_controller_node" : "so100_controller node"}: a second process calls ~/enable_torque and ~/hold (std_srvs) and sees the arm follow, then hold`, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "pi0fast-ros-so100-"));
+    const paramsFile = path.join(dir, "launch_params.yaml");
+    writeFileSync(paramsFile, "/itest/so100_controller:\n  ros__parameters:\n    mode: sim\n    max_joint_velocity_rad_s: 2.0\n    command_timeout_ms: 5000.0\n");
+    const controller = startNodeProcess(rosEnv!, "so100_controller", ["--ros-args", "-r", "__node:=so100_controller", "-r", "__ns:=/itest", "--params-file", paramsFile]);
+    const driver = await runDriver(rosEnv!, "so100-service-driver.ts", ["--ros-args", "-r", "__ns:=/itest"], {}, 150_000);
+    const code = await controller.stop();
+    const log = controller.log();
+
+    expect(driver.status, `driver stderr: ${driver.stderr}\ncontroller log: ${log}`).toBe(0);
+    const seen = JSON.parse(driver.stdout.trim().split("\n").pop()!) as {
+      start: number;
+      beforeTorque: number;
+      torque: { success: boolean; message: string };
+      moved: number;
+      held: { success: boolean; message: string };
+      atHold: number;
+      afterHold: number;
+    };
+    // Torque off at start: commands before ~/enable_torque do nothing.
+    expect(Math.abs(seen.beforeTorque - seen.start)).toBeLessThan(0.01);
+    expect(seen.torque.success).toBe(true);
+    expect(seen.moved - seen.start).toBeGreaterThan(0.2);
+    expect(seen.held).toEqual({ success: true, message: expect.stringMatching(/holding the present position/) });
+    expect(Math.abs(seen.afterHold - seen.atHold)).toBeLessThan(0.01);
+    expect(code, log).toBe(0);
+  });
+});

@@ -3,9 +3,11 @@ import { describe, expect, it } from "vitest";
 import { parseCalibration, type MotorCalibration } from "../../src/so100/calibration.js";
 import {
   fromRadians,
-  radiansToDegrees,
+  lerobotDegreesToRadians,
+  radiansToLerobotDegrees,
   radiansToTicks,
   ticksToDegrees,
+  ticksToRadians,
   ticksToRange0To100,
   ticksToRangeM100,
   toRadians,
@@ -14,9 +16,24 @@ import {
 const motor: MotorCalibration = { id: 2, drive_mode: 0, homing_offset: 12, range_min: 800, range_max: 3200 };
 
 describe("SO-100 units", () => {
-  it("converts radians to degrees by 180/π", () => {
-    expect(radiansToDegrees(Math.PI)).toBeCloseTo(180, 12);
-    expect(fromRadians(-Math.PI / 2, "degrees")).toBeCloseTo(-90, 12);
+  it("ROS radians are true angles: 4096 ticks per turn, zero at the middle of the calibrated range", () => {
+    expect(ticksToRadians(2000 + 1024, motor)).toBeCloseTo(Math.PI / 2, 12);
+    expect(radiansToTicks(-Math.PI, motor)).toBe(2000 - 2048);
+  });
+
+  it("LeRobot degrees from ROS radians equal LeRobot's degrees from the same ticks (its 4095 divisor)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4095 }), fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 1, max: 2095 }), (raw, rangeMin, span) => {
+        const m = { ...motor, range_min: rangeMin, range_max: rangeMin + span };
+        // What the converter does with a joint_states recording vs what LeRobot records itself.
+        expect(fromRadians(ticksToRadians(raw, m), "degrees")).toBeCloseTo(ticksToDegrees(raw, m), 9);
+        // And a policy's degrees land on the ticks LeRobot's unnormalize computes (before its int()).
+        const degrees = ticksToDegrees(raw, m);
+        expect(radiansToTicks(toRadians(degrees, "degrees"), m)).toBeCloseTo((degrees * 4095) / 360 + (m.range_min + m.range_max) / 2, 9);
+      }),
+    );
+    expect(radiansToLerobotDegrees(Math.PI)).toBeCloseTo((180 * 4096) / 4095, 12);
+    expect(lerobotDegreesToRadians(radiansToLerobotDegrees(1.234))).toBeCloseTo(1.234, 14);
   });
 
   it("follows LeRobot's formulas from raw ticks", () => {
