@@ -1,86 +1,52 @@
 /**
  * Our nodes on a real ROS 2 middleware (rcl + rmw_fastrtps from the PyPI wheels, see
- * tools/ros2-wheels/README.md), in separate processes exchanging pi0fast_ros messages. .ci/run sets the
- * middleware up; locally the test is skipped unless the same set-up exists.
+ * tools/ros2-wheels/README.md), in separate processes exchanging pi0fast_ros messages and calling each other's
+ * parameter services. .ci/run sets the middleware up; locally the tests are skipped unless the same set-up exists.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { makeTestModel } from "../../src/policy/index.js";
+import { TSX, installPrefix, rosEnvironment, spawnPolicyNode, watchOutput } from "../helpers/ros.js";
 import { REPO_ROOT } from "../helpers/system.js";
-
-const envFile = process.env.PI0FAST_ROS_ENV ?? path.join(REPO_ROOT, ".ros/venv/ros2-env.sh");
-const overlay = process.env.PI0FAST_ROS_OVERLAY ?? path.join(REPO_ROOT, ".ros/overlay");
-const generated = path.join(REPO_ROOT, "node_modules/rclnodejs/generated/pi0fast_ros");
-/** The package installed by CMake (.ci/run sets it); REQUIRE_SYSTEM_DEPS makes it required. */
-const installPrefix = process.env.PI0FAST_ROS_INSTALL;
-if (installPrefix === undefined && process.env.REQUIRE_SYSTEM_DEPS === "1") {
-  throw new Error("PI0FAST_ROS_INSTALL is not set: .ci/run builds and installs the package with CMake and sets it");
-}
-
-function rosEnvironment(): NodeJS.ProcessEnv | undefined {
-  const missing = [envFile, overlay, generated].filter((p) => !existsSync(p));
-  if (missing.length > 0) {
-    const message = `a ROS 2 middleware with rclnodejs and the pi0fast_ros messages (missing: ${missing.join(", ")}; .ci/run sets it up)`;
-    if (process.env.REQUIRE_SYSTEM_DEPS === "1") throw new Error(`${message} is required by REQUIRE_SYSTEM_DEPS=1`);
-    console.warn(`skipping the real-middleware tests: they need ${message}`);
-    return undefined;
-  }
-  const dump = spawnSync("bash", ["-c", `. "${envFile}" && env -0`], { encoding: "utf8" });
-  const env: NodeJS.ProcessEnv = Object.fromEntries(
-    dump.stdout
-      .split("\0")
-      .filter((line) => line.includes("="))
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
-  env.AMENT_PREFIX_PATH = `${overlay}:${env.AMENT_PREFIX_PATH ?? ""}`;
-  env.LD_LIBRARY_PATH = `${overlay}/lib:${env.LD_LIBRARY_PATH ?? ""}`;
-  // Keep this run's DDS traffic to itself and to this machine.
-  env.ROS_DOMAIN_ID = String(1 + (process.pid % 100));
-  env.ROS_AUTOMATIC_DISCOVERY_RANGE = "LOCALHOST";
-  return env;
-}
 
 const rosEnv = rosEnvironment();
 
 describe.skipIf(rosEnv === undefined)("nodes on a real ROS 2 middleware", () => {
-  it(`${installPrefix !== undefined ? "installed policy_node (ros2 run layout)" : "policy node"} and a driver node, two processes, exchange Observation and ActionChunk; launch-style params reach a namespaced node`, async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "pi0fast-ros-"));
-    const modelDir = path.join(dir, "model");
+  let dir: string;
+  let modelDir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "pi0fast-ros-"));
+    modelDir = path.join(dir, "model");
     await makeTestModel({ out: modelDir, preset: "tiny", seed: 3 });
+  });
+
+  /** A params file in `dir`. */
+  const paramsFile = (name: string, text: string): string => {
+    const file = path.join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it(`${installPrefix !== undefined ? "installed policy_node (ros2 run layout)" : "policy node"} and a driver node, two processes, exchange Observation and ActionChunk; launch-style params reach a namespaced node`, async () => {
     // The fully qualified key `ros2 launch` writes for a node with both name= and namespace=, which
     // rclnodejs 2.2.0 alone ignores. trigger: observation makes the chunk arrive without a replan request,
     // so the chunk itself proves the parameters arrived.
-    const paramsFile = path.join(dir, "launch_params.yaml");
-    writeFileSync(
-      paramsFile,
-      `/itest/policy:\n  ros__parameters:\n    model_dir: ${JSON.stringify(modelDir)}\n    providers: [cpu]\n    trigger: observation\n    warmup_inferences: 0\n`,
-    );
-    const tsx = ["--import", "tsx"];
-    const rosArgs = ["--ros-args", "-r", "__node:=policy", "-r", "__ns:=/itest", "--params-file", paramsFile];
-    // Where CI built and installed the package (CMakeLists.txt), start the installed executable as
-    // `ros2 run pi0fast_ros policy_node` would; otherwise the same node from the sources.
-    const [command, args, env] =
-      installPrefix !== undefined
-        ? [path.join(installPrefix, "lib/pi0fast_ros/policy_node"), rosArgs, { ...rosEnv, AMENT_PREFIX_PATH: `${installPrefix}:${rosEnv!.AMENT_PREFIX_PATH}`, LD_LIBRARY_PATH: `${installPrefix}/lib:${rosEnv!.LD_LIBRARY_PATH}` }]
-        : [process.execPath, [...tsx, path.join(REPO_ROOT, "src/cli/bin.ts"), "node", "policy", "--graph", "ros", ...rosArgs], rosEnv];
-    const policy = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let policyLog = "";
-    policy.stdout.on("data", (chunk: Buffer) => (policyLog += chunk.toString()));
-    policy.stderr.on("data", (chunk: Buffer) => (policyLog += chunk.toString()));
-    const policyExit = new Promise<number | null>((resolve) => policy.on("exit", (code) => resolve(code)));
+    const params = paramsFile("launch_params.yaml", `/itest/policy:\n  ros__parameters:\n    model_dir: ${JSON.stringify(modelDir)}\n    providers: [cpu]\n    trigger: observation\n    warmup_inferences: 0\n`);
+    const policy = spawnPolicyNode(["--ros-args", "-r", "__node:=policy", "-r", "__ns:=/itest", "--params-file", params], rosEnv!);
+    const watched = watchOutput(policy);
 
-    const driver = spawnSync(process.execPath, [...tsx, path.join(REPO_ROOT, "test/ros/nodes/ros-driver.ts"), "--ros-args", "-r", "__ns:=/itest"], {
+    const driver = spawnSync(process.execPath, [...TSX, path.join(REPO_ROOT, "test/ros/nodes/ros-driver.ts"), "--ros-args", "-r", "__ns:=/itest"], {
       env: { ...rosEnv, MODEL_DIR: modelDir },
       encoding: "utf8",
       timeout: 150_000,
     });
     policy.kill("SIGINT");
-    const policyCode = await policyExit;
+    const { code } = await watched.exited;
 
-    expect(driver.status, `driver stderr: ${driver.stderr}\npolicy log: ${policyLog}`).toBe(0);
+    expect(driver.status, `driver stderr: ${driver.stderr}\npolicy log: ${watched.output()}`).toBe(0);
     const seen = JSON.parse(driver.stdout.trim().split("\n").pop()!) as {
       chunkStamp: string;
       sentStamps: string[];
@@ -97,6 +63,86 @@ describe.skipIf(rosEnv === undefined)("nodes on a real ROS 2 middleware", () => 
     expect(seen.actionCount).toBe(seen.horizon * seen.actionNames.length);
     expect(seen.typedArray).toBe(true);
     expect(seen.tokenCount).toBeGreaterThan(0);
-    expect(policyCode, policyLog).toBe(0);
+    expect(code, watched.output()).toBe(0);
+  });
+
+  it("seen by ROS's own services from another process: ranges in describe_parameters, use_sim_time as the files resolve it, a bad model_dir refused by param set, status on /diagnostics while idle", async () => {
+    // As `ros2 launch` passes them: the user's file says use_sim_time true for every node, launch's own file
+    // (under the node's full name) says false. A misspelled parameter is warned about, naming the right one.
+    const shared = paramsFile("shared.yaml", "/**:\n  ros__parameters:\n    use_sim_time: true\n");
+    const own = paramsFile(
+      "own.yaml",
+      `/probed/policy:\n  ros__parameters:\n    use_sim_time: false\n    model_dir: ${JSON.stringify(modelDir)}\n    providers: [cpu]\n    warmup_inferences: 0\n    max_decod_steps: 10\n`,
+    );
+    const policy = spawnPolicyNode(["--ros-args", "-r", "__node:=policy", "-r", "__ns:=/probed", "--params-file", shared, "--params-file", own], rosEnv!);
+    const watched = watchOutput(policy);
+    try {
+      expect(await watched.seen(/policy running/), watched.output()).toBe(true);
+      const badModelDir = path.join(dir, "no-such-model");
+      const probe = spawnSync(process.execPath, [...TSX, path.join(REPO_ROOT, "test/ros/nodes/ros-probe.ts"), "--ros-args", "-r", "__ns:=/probed"], {
+        env: { ...rosEnv, TARGET: "/probed/policy", BAD_MODEL_DIR: badModelDir },
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      expect(probe.status, `probe stderr: ${probe.stderr}\npolicy log: ${watched.output()}`).toBe(0);
+      type Range = { from_value: number; to_value: number; step: number };
+      const seen = JSON.parse(probe.stdout.trim().split("\n").pop()!) as {
+        diagnostics: string[];
+        described: Array<{ name: string; integer_range: Range[]; floating_point_range: Range[] }>;
+        got: Array<{ bool_value: boolean; integer_value: number }>;
+        set: Array<{ successful: boolean; reason: string }>;
+        after: Array<{ string_value: string }>;
+      };
+      const described = Object.fromEntries(seen.described.map((d) => [d.name, d]));
+      expect(described.max_decode_steps!.integer_range).toEqual([{ from_value: 2, to_value: 4096, step: 1 }]);
+      expect(described.max_observation_age_ms!.floating_point_range).toEqual([{ from_value: 0, to_value: Number.MAX_SAFE_INTEGER, step: 0 }]);
+      expect([described.model_dir!.integer_range, described.model_dir!.floating_point_range]).toEqual([[], []]);
+      expect(seen.got.map((value) => [value.bool_value, value.integer_value])).toEqual([
+        [false, 0],
+        [false, 256],
+      ]);
+      expect(seen.set[0]!.successful).toBe(false);
+      expect(seen.set[0]!.reason).toContain(`parameter 'model_dir' = "${badModelDir}": ${badModelDir} does not exist`);
+      expect(seen.after[0]!.string_value).toBe(modelDir);
+      expect(seen.diagnostics).toContain("policy: model: loaded on cpu");
+      expect(watched.output()).toMatch(/parameter 'max_decod_steps' is not declared by node '\/probed\/policy' and is ignored; did you mean 'max_decode_steps'\?/);
+    } finally {
+      policy.kill("SIGINT");
+    }
+    expect((await watched.exited).code, watched.output()).toBe(0);
+  });
+
+  it("exits 2 with one line naming the parameter and the path when model_dir is no model", async () => {
+    const missing = path.join(dir, "missing-model");
+    const params = paramsFile("missing.yaml", `/**/policy:\n  ros__parameters:\n    model_dir: ${JSON.stringify(missing)}\n`);
+    const watched = watchOutput(spawnPolicyNode(["--ros-args", "-r", "__ns:=/badcfg", "--params-file", params], rosEnv!));
+    const { code } = await watched.exited;
+    expect(code, watched.output()).toBe(2);
+    const lines = watched.output().trim().split("\n");
+    expect(lines, watched.output()).toEqual([`pi0fast: parameters of node '/badcfg/policy': parameter 'model_dir' = "${missing}": ${missing} does not exist; expected a directory with pi0fast.json and the ONNX graphs, or "" for the tiny test model`]);
+  });
+
+  it("exits 0 on Ctrl-C at every moment of start-up: loading the model, warming up, running", async () => {
+    const params = paramsFile("slow_start.yaml", `/**/policy:\n  ros__parameters:\n    model_dir: ${JSON.stringify(modelDir)}\n    providers: [cpu]\n    warmup_inferences: 20\n`);
+    const moments: Array<[string, RegExp]> = [
+      ["loading the model", /loading the model in/],
+      ["warming up", /warming up on cpu/],
+      ["running", /policy running/],
+    ];
+    const figures: string[] = [];
+    for (const [moment, line] of moments) {
+      const policy = spawnPolicyNode(["--ros-args", "-r", "__ns:=/ctrlc", "--params-file", params], rosEnv!);
+      const watched = watchOutput(policy);
+      expect(await watched.seen(line), `${moment}: ${watched.output()}`).toBe(true);
+      const sentAtMs = performance.now();
+      policy.kill("SIGINT");
+      const { code, signal, atMs } = await watched.exited;
+      figures.push(`${moment} ${(atMs - sentAtMs).toFixed(0)} ms`);
+      expect([code, signal], `${moment}: ${watched.output()}`).toEqual([0, null]);
+      expect(watched.output(), moment).not.toMatch(/unexpected failure|Cannot read properties/);
+      // The signal landed during start-up: the node never came up.
+      if (moment !== "running") expect(watched.output(), moment).not.toMatch(/policy running/);
+    }
+    console.log(`SIGINT to exit on the real middleware (this machine's load included): ${figures.join(", ")}`);
   });
 });
