@@ -100,7 +100,7 @@ export async function startLocal(names: readonly string[], options: LocalStartOp
   const bus = new LocalBus({ params: options.params, ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}) });
   const stops: Array<() => Promise<void> | void> = [];
   const stopAll = async (): Promise<void> => {
-    for (const stop of stops.reverse()) await stop();
+    for (const stop of [...stops].reverse()) await stop();
     bus.close();
   };
   let abandoned = false;
