@@ -156,6 +156,7 @@ async function jitter(withPolicy: boolean, durationS: number, modelDir: string, 
     { nodePattern: "/**/policy", parameters: { model_dir: modelDir, providers: ["cpu"], warmup_inferences: 1, cpu_threads: policyThreads, max_observation_age_ms: 5000 } },
   ];
   const run = await startLocal(withPolicy ? ["policy", "chunk_blender"] : ["chunk_blender"], { params, namespace: "/so100", logLevel: "error" });
+  if (run === undefined) throw new Error("stopped while the nodes were starting");
   const peer = run.bus.createGraph("bench_arm", { namespace: "/so100" });
   const stampsNs: bigint[] = [];
   let chunks = 0;

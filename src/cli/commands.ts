@@ -9,6 +9,8 @@ export interface CommandEntry {
   /** The yargs command string (name and positionals). */
   readonly command: string;
   readonly describe: string;
+  /** Runs until SIGINT/SIGTERM (the nodes): the signals are then listened for before anything else loads. */
+  readonly runsUntilStopped?: boolean;
   load(): Promise<LoadedCommand>;
 }
 
@@ -23,11 +25,13 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     command: "node <name>",
     describe: "Run one node of the package (under ROS 2 with --graph ros; ROS arguments go after --ros-args)",
+    runsUntilStopped: true,
     load: async () => (await import("./node-command.js")).nodeCommand,
   },
   {
     command: "run",
     describe: "Run every node a params file names on one local graph (no ROS needed)",
+    runsUntilStopped: true,
     load: async () => (await import("./run-command.js")).runCommand,
   },
   {

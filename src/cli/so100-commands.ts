@@ -5,7 +5,7 @@
 import type { Argv, CommandModule } from "yargs";
 import type { CommandBody } from "./command-body.js";
 import { InputError } from "../errors.js";
-import { shutdownSignal } from "../nodes/host.js";
+import { shutdownRequested } from "../nodes/shutdown-signals.js";
 import { armJoints } from "../so100/arm.js";
 import { BusError, FeetechBus, openSerialTransport } from "../so100/bus.js";
 import type { Calibration } from "../so100/calibration.js";
@@ -188,7 +188,7 @@ const simCommand: CommandModule<object, SimArgs> = {
     if (!Number.isInteger(args.baudrate) || args.baudrate <= 0) throw new InputError(`--baudrate ${args.baudrate}: expected a positive whole number of baud`);
     const calibration = args.calibration !== undefined ? readCalibrationFile(args.calibration, "--calibration") : SIM_CALIBRATION;
     const arm = new SimulatedArm({ calibration, calibrated: !args.uncalibrated, nowNs: () => process.hrtime.bigint() });
-    const stopRequested = shutdownSignal();
+    const stopRequested = shutdownRequested();
     const served = await serveSimulatedArm(args.port, arm, args.baudrate);
     process.stderr.write(
       `pi0fast: simulated arm on ${args.port} at ${args.baudrate} baud: ${arm.servos.length} × STS3215 (ids ${arm.servos.map((s) => s.id).join(", ")}), ${args.uncalibrated ? "factory settings" : `calibration ${args.calibration ?? "built in"}`}; Ctrl-C stops it\n`,

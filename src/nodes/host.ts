@@ -2,15 +2,20 @@
  * Starting and stopping the package's nodes on a graph: one node on ROS (`ros2 run`, `ros2 launch`), one
  * or all of them on a LocalGraph (`pi0fast node --graph local`, `pi0fast run`). Blocking nodes go to a
  * worker thread on a real-clock LocalGraph.
+ *
+ * A stop asked for while nodes are still starting (Ctrl-C during a model load) ends the start: what has started
+ * is stopped, what is still starting is abandoned on an inert graph, and the command returns (exit 0).
  */
 import { readFileSync } from "node:fs";
 import { InputError } from "../errors.js";
 import type { Graph, NodeDefinition, NodeHandle } from "../ros/graph.js";
 import { LocalBus, type LogLevel } from "../ros/local-graph.js";
 import { startWorkerNode } from "../ros/local-worker.js";
+import { absoluteNamespace } from "../ros/names.js";
 import { parseParamsFile, type ParamsFileEntry } from "../ros/parameters.js";
-import { createRosGraph, loadRclnodejs } from "../ros/ros-graph.js";
+import { createRosGraph, loadRclnodejs, type RosGraph } from "../ros/ros-graph.js";
 import { NODES, nodeNames } from "./index.js";
+import { shutdownRequested, shutdownSignalReceived } from "./shutdown-signals.js";
 
 export function findNode(name: string): NodeDefinition {
   const definition = NODES[name];
@@ -57,17 +62,17 @@ export async function startNode(definition: NodeDefinition, graph: Graph): Promi
   return definition.create(graph, parameters);
 }
 
-/** Resolves on the first SIGINT or SIGTERM, with the signal's name. */
-export function shutdownSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      resolve(signal);
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
+const STOPPED: unique symbol = Symbol("stopped");
+
+/** Waits for `starting` unless the stop comes first (then STOPPED); a failed start still throws. */
+async function unlessStopped<T>(starting: Promise<T>, stopRequested: Promise<unknown> | undefined): Promise<T | typeof STOPPED> {
+  if (stopRequested === undefined) return starting;
+  return Promise.race([starting, stopRequested.then((): typeof STOPPED => STOPPED)]);
+}
+
+/** When a start is abandoned: a node that still comes up later is stopped then, and a late failure is moot. */
+function stopWhenStarted(starting: Promise<NodeHandle>): void {
+  starting.then((handle) => handle.shutdown()).catch(() => {});
 }
 
 export interface LocalRun {
@@ -76,22 +81,49 @@ export interface LocalRun {
   stop(): Promise<void>;
 }
 
-/** Starts the named nodes on one real-clock LocalBus; blocking ones each in a worker thread. */
-export async function startLocal(names: readonly string[], options: { params: readonly ParamsFileEntry[]; namespace?: string; logLevel?: LogLevel }): Promise<LocalRun> {
+export interface LocalStartOptions {
+  params: readonly ParamsFileEntry[];
+  /** Relative (`so100`) or absolute; every node's. */
+  namespace?: string;
+  logLevel?: LogLevel;
+  /** A stop asked for while the nodes start ends the start (see the module comment). */
+  stopRequested?: Promise<unknown>;
+}
+
+/**
+ * Starts the named nodes on one real-clock LocalBus; blocking ones each in a worker thread. Resolves undefined
+ * when the stop was asked for before every node had started (those that had are stopped by then).
+ */
+export async function startLocal(names: readonly string[], options: LocalStartOptions): Promise<LocalRun | undefined> {
   const definitions = names.map((name) => [name, findNode(name)] as const);
+  const namespace = absoluteNamespace(options.namespace ?? "/");
   const bus = new LocalBus({ params: options.params, ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}) });
   const stops: Array<() => Promise<void> | void> = [];
-  const namespace = options.namespace ?? "/";
+  const stopAll = async (): Promise<void> => {
+    for (const stop of [...stops].reverse()) await stop();
+    bus.close();
+  };
+  let abandoned = false;
   try {
     for (const [name, definition] of definitions) {
       if (definition.blocking === true) {
         const registry = new URL(import.meta.url.endsWith(".ts") ? "./index.ts" : "./index.js", import.meta.url).href;
         const worker = startWorkerNode(bus, { moduleUrl: registry, exportPath: ["NODES", name] }, name, { namespace });
         stops.push(() => worker.shutdown());
-        await worker.ready;
+        if ((await unlessStopped(worker.ready, options.stopRequested)) === STOPPED) {
+          abandoned = true;
+          break;
+        }
       } else {
         const graph = bus.createGraph(name, { namespace });
-        const handle = await startNode(definition, graph);
+        const starting = startNode(definition, graph);
+        const handle = await unlessStopped(starting, options.stopRequested);
+        if (handle === STOPPED) {
+          graph.destroy();
+          stopWhenStarted(starting);
+          abandoned = true;
+          break;
+        }
         stops.push(async () => {
           await handle.shutdown();
           graph.destroy();
@@ -99,31 +131,44 @@ export async function startLocal(names: readonly string[], options: { params: re
       }
     }
   } catch (error) {
-    for (const stop of stops.reverse()) await stop();
-    bus.close();
+    await stopAll();
     throw error;
   }
-  return {
-    bus,
-    nodes: [...names],
-    stop: async () => {
-      for (const stop of stops.reverse()) await stop();
-      bus.close();
-    },
-  };
+  if (abandoned) {
+    await stopAll();
+    return undefined;
+  }
+  return { bus, nodes: [...names], stop: stopAll };
 }
 
-/** Runs one node on ROS 2 until SIGINT/SIGTERM. `argv` is the process's, `--ros-args` included. */
-export async function runOnRos(name: string, argv: string[]): Promise<void> {
+/**
+ * Runs one node on ROS 2 until SIGINT/SIGTERM. `argv` is the process's, `--ros-args` included; `namespace` is
+ * the default that `__ns:=` overrides. Whatever happens, rcl is shut down before it returns or throws.
+ */
+export async function runOnRos(name: string, argv: string[], options: { namespace?: string } = {}): Promise<void> {
   const definition = findNode(name);
+  const stopRequested = shutdownRequested();
   const rclnodejs = await loadRclnodejs();
-  const graph = await createRosGraph(rclnodejs, { nodeName: name, argv });
-  const stopRequested = shutdownSignal();
-  const handle = await startNode(definition, graph);
-  graph.spin();
-  graph.logger.info(`${definition.name} running`);
-  await stopRequested;
-  await handle.shutdown();
-  graph.destroy();
-  rclnodejs.shutdown();
+  // The signals are ours (see shutdown-signals.ts): rclnodejs's handler would shut rcl down under a loading node.
+  rclnodejs.removeSignalHandlers();
+  if (shutdownSignalReceived() !== undefined) return;
+  let graph: RosGraph | undefined;
+  try {
+    graph = await createRosGraph(rclnodejs, { nodeName: name, argv, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) });
+    if (shutdownSignalReceived() !== undefined) return;
+    // Spinning from the start serves parameter services and /clock while a model loads.
+    graph.spin();
+    const starting = startNode(definition, graph);
+    const handle = await unlessStopped(starting, stopRequested);
+    if (handle === STOPPED) {
+      stopWhenStarted(starting);
+      return;
+    }
+    graph.logger.info(`${definition.name} running`);
+    await stopRequested;
+    await handle.shutdown();
+  } finally {
+    graph?.destroy();
+    if (!rclnodejs.isShutdown()) rclnodejs.shutdown();
+  }
 }

@@ -1,14 +1,17 @@
 /**
  * The policy node: keeps the freshest `observation`, and on each `replan_request` (or each observation, with
  * `trigger: observation`) runs the Pi0-FAST policy on it and publishes an `action_chunk` stamped with the
- * observation's stamp. Warm-up inferences at start are left out of the latency statistics. A bad model or a
- * bad observation is reported (log + /diagnostics) and the node keeps running: no crash loop.
+ * observation's stamp. Warm-up inferences at start are left out of the latency statistics.
+ * A configuration that cannot work (a model_dir that is no model, a calibration_file that cannot be read) fails
+ * the start with an InputError naming the parameter, and `ros2 param set` to such a value is rejected; a fault
+ * that arises while running (a reload that fails, a bad observation) is reported (log + /diagnostics) and the
+ * node keeps running: no crash loop.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { InputError } from "../errors.js";
+import { InputError, describeValue } from "../errors.js";
 import { Diagnostics } from "../ros/diagnostics.js";
 import { defineNode, type Graph } from "../ros/graph.js";
 import { Pi0fastRosActionChunkConstants as Decode, makeHeader, nsFromTime, type Pi0fastRosObservation } from "../msgs/messages.js";
@@ -18,8 +21,35 @@ import { MANIFEST_FILE } from "../policy/manifest.js";
 import { PROVIDERS } from "../policy/sessions.js";
 import { makeTestModel } from "../policy/test-model.js";
 
+/** Why `dir` cannot be a model directory (undefined when it can, or is empty: the tiny test model). */
+function modelDirProblem(dir: string): string | undefined {
+  if (dir === "") return undefined;
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    return `${dir} does not exist`;
+  }
+  if (!isDirectory) return `${dir} is not a directory`;
+  if (!existsSync(path.join(dir, MANIFEST_FILE))) return `${dir} holds no ${MANIFEST_FILE}, so it is no Pi0-FAST model directory`;
+  return undefined;
+}
+
+/** A path parameter checked when it is set (params file, command line, `ros2 param set`), not at first use. */
+function checkedPath(problem: (value: string) => string | undefined, expected: string) {
+  return z
+    .string()
+    .default("")
+    .superRefine((value, context) => {
+      const found = problem(value);
+      if (found !== undefined) context.addIssue({ code: "custom", message: `${found}; expected ${expected}` });
+    });
+}
+
 export const policyParameters = z.object({
-  model_dir: z.string().default("").describe("Model directory (pi0fast.json + ONNX graphs); empty = the seeded tiny test model, generated on first use"),
+  model_dir: checkedPath(modelDirProblem, `a directory with ${MANIFEST_FILE} and the ONNX graphs, or "" for the tiny test model`).describe(
+    "Model directory (pi0fast.json + ONNX graphs); empty = the seeded tiny test model, generated on first use",
+  ),
   providers: z.array(z.enum(PROVIDERS)).min(1).default(["cuda", "webgpu", "cpu"]).describe("Execution providers in order of preference; a failing one falls back to the next"),
   trigger: z.enum(["replan_request", "observation"]).default("replan_request").describe("What starts an inference: a replan request, or every new observation while idle"),
   max_observation_age_ms: z.number().positive().default(500).describe("An observation older than this (node clock − its stamp) gives no chunk, only a diagnostic"),
@@ -27,7 +57,9 @@ export const policyParameters = z.object({
   constrained_decoding: z.boolean().default(true).describe("Allow only tokens that keep the chunk decodable (false = the reference's plain argmax)"),
   warmup_inferences: z.number().int().min(0).max(20).default(2).describe("Inferences on a synthetic observation at start, left out of the latency statistics"),
   task_cleaning: z.enum(["manifest", "openpi", "lerobot"]).default("manifest").describe("Task text cleaning: the model's own (manifest), openpi (lowercase) or lerobot"),
-  calibration_file: z.string().default("").describe("LeRobot calibration JSON, needed when the model's actions are in range units"),
+  calibration_file: checkedPath((file) => (file === "" || existsSync(file) ? undefined : `${file} does not exist`), 'a LeRobot calibration JSON file, or ""').describe(
+    "LeRobot calibration JSON, needed when the model's actions are in range units",
+  ),
   cpu_threads: z.number().int().min(0).default(0).describe("onnxruntime CPU intra-op threads; 0 = its default"),
   test_model_seed: z.number().int().min(0).default(0).describe("Seed of the tiny test model used when model_dir is empty"),
 });
@@ -88,7 +120,7 @@ class PolicyNode {
   }
 
   async start(): Promise<void> {
-    await this.load();
+    await this.load({ atStart: true });
   }
 
   async shutdown(): Promise<void> {
@@ -105,25 +137,34 @@ class PolicyNode {
     await this.load();
   }
 
-  /** Loads the model and warms it up; a failure is reported and leaves the node idle, not dead. */
-  private async load(): Promise<void> {
+  /**
+   * Loads the model and warms it up. A failure while running is reported and leaves the node idle, not dead;
+   * at start, a configuration error (InputError) is thrown instead: the host exits 2 with it.
+   */
+  private async load(options: { atStart?: boolean } = {}): Promise<void> {
     const p = this.parameters;
     try {
+      const calibration = p.calibration_file !== "" ? readCalibrationFile(p.calibration_file, "calibration_file") : undefined;
       const dir = p.model_dir !== "" ? p.model_dir : await testModelDir(p.test_model_seed, this.graph);
+      this.graph.logger.info(`loading the model in ${dir} (providers: ${p.providers.join(", ")})`);
       const policy = await Pi0FastPolicy.load(dir, {
         providers: p.providers,
         maxDecodeSteps: p.max_decode_steps,
         constrained: p.constrained_decoding,
         ...(p.task_cleaning !== "manifest" ? { taskCleaning: p.task_cleaning } : {}),
-        ...(p.calibration_file !== "" ? { calibration: readCalibrationFile(p.calibration_file, "calibration_file") } : {}),
+        ...(calibration !== undefined ? { calibration } : {}),
         ...(p.cpu_threads > 0 ? { threads: p.cpu_threads } : {}),
         warn: (message) => this.graph.logger.warn(message),
+      }).catch((error: unknown) => {
+        throw error instanceof InputError ? new InputError(`parameter 'model_dir' = ${describeValue(p.model_dir)}: ${error.message}`) : error;
       });
+      if (p.warmup_inferences > 0) this.graph.logger.info(`warming up on ${policy.provider}: ${p.warmup_inferences} inference(s)`);
       for (let i = 0; i < p.warmup_inferences; i++) await policy.infer(syntheticInput(policy));
       this.policy = policy;
       this.graph.logger.info(`model '${policy.manifest.name}' loaded from ${dir} on ${policy.provider}; ${p.warmup_inferences} warm-up inference(s) done`);
       this.diagnostics.report({ name: "model", level: "ok", message: `loaded on ${policy.provider}`, values: { model: policy.manifest.name, provider: policy.provider } });
     } catch (error) {
+      if (options.atStart === true && error instanceof InputError) throw error;
       const message = error instanceof Error ? error.message : String(error);
       this.graph.logger.error(`cannot load the policy model: ${message}`);
       this.diagnostics.report({ name: "model", level: "error", message: `not loaded: ${message}` });

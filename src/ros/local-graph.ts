@@ -6,6 +6,9 @@
  * With a real clock, deliveries and timers run from the event loop. With a simulated clock nothing moves
  * until `advanceTo`/`advanceBy`: timers fire in time order, every message published is delivered before
  * time moves on, and promise-returning callbacks are awaited, so a replay is deterministic.
+ *
+ * Once a graph is destroyed or its bus closed, calls on it are inert (publishes dropped, new entities idle), as on
+ * a RosGraph whose node shut down: a node still starting when it is stopped needs no special case.
  */
 import type { z } from "zod";
 import { InputError } from "../errors.js";
@@ -13,8 +16,8 @@ import { RealClock, SimulatedClock, type Clock } from "./clock.js";
 import type { Graph, Logger, ParametersChangedCallback, Publisher, Service, ServiceHandler, Subscription, Timer } from "./graph.js";
 import type { MessageOf, MessageTypeName, ServiceRequestOf, ServiceResponseOf, ServiceTypeName } from "../msgs/messages.js";
 import { LocalServiceRegistry } from "./local-services.js";
-import { expandTopicName, remapTopic, type TopicRemap } from "./names.js";
-import { ParameterStore, fullyQualifiedName, resolveOverrides, type ParamsFileEntry } from "./parameters.js";
+import { absoluteNamespace, expandTopicName, remapTopic, validNodeName, type TopicRemap } from "./names.js";
+import { ParameterStore, fullyQualifiedName, namesAddressedTo, resolveOverrides, unknownParameterWarnings, type ParamsFileEntry } from "./parameters.js";
 import { resolveQos, type QosOption, type QosProfile } from "./qos.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -75,8 +78,11 @@ class LocalPublisher implements Publisher<unknown> {
     readonly logger: Logger,
   ) {}
 
+  /** Set when the graph that made it is destroyed. */
+  retired = false;
+
   publish(message: unknown): void {
-    this.bus.deliver(this, message);
+    if (!this.retired) this.bus.deliver(this, message);
   }
 
   warnIncompatible(): void {
@@ -111,6 +117,7 @@ export class LocalBus {
   readonly callbackErrors: unknown[] = [];
   /** The services every graph on this bus offers, by resolved name. */
   readonly services = new LocalServiceRegistry();
+  private isClosed = false;
 
   constructor(options: LocalBusOptions = {}) {
     const clock = options.clock ?? "real";
@@ -123,7 +130,7 @@ export class LocalBus {
 
   /** A graph for one node on this bus. `parameters` override the params-file values. */
   createGraph(nodeName: string, options: { namespace?: string; parameters?: Record<string, unknown> } = {}): LocalGraph {
-    const graph = new LocalGraph(this, nodeName, options.namespace ?? "/", options.parameters ?? {});
+    const graph = new LocalGraph(this, nodeName, absoluteNamespace(options.namespace ?? "/"), options.parameters ?? {});
     this.graphs.add(graph);
     return graph;
   }
@@ -131,6 +138,15 @@ export class LocalBus {
   /** Parameter values from the bus's params-file sections for a node. */
   overridesFor(fullyQualified: string): Record<string, unknown> {
     return resolveOverrides(this.params, fullyQualified);
+  }
+
+  /** Parameter names the bus's params-file sections address to this node itself (not shared `/**` ones). */
+  namesAddressedTo(fullyQualified: string): string[] {
+    return namesAddressedTo(this.params, fullyQualified);
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
   }
 
   get topicRemaps(): readonly TopicRemap[] {
@@ -238,7 +254,8 @@ export class LocalBus {
 
   addTimer(periodNs: bigint, callback: () => void | Promise<void>): TimerEntry {
     if (periodNs <= 0n) throw new InputError(`timer period must be positive, got ${periodNs} ns`);
-    const entry: TimerEntry = { periodNs, nextNs: this.clock.nowNs() + periodNs, callback, cancelled: false, order: this.timerOrder++ };
+    const entry: TimerEntry = { periodNs, nextNs: this.clock.nowNs() + periodNs, callback, cancelled: this.isClosed, order: this.timerOrder++ };
+    if (this.isClosed) return entry;
     this.timers.add(entry);
     if (!this.clock.simulated) this.armRealTimer(entry);
     return entry;
@@ -294,6 +311,7 @@ export class LocalBus {
 
   /** Cancels every timer and subscription (the graphs' nodes should be shut down first). */
   close(): void {
+    this.isClosed = true;
     for (const entry of [...this.timers]) this.cancelTimer(entry);
     for (const state of this.topics.values()) for (const subscription of [...state.subscriptions]) subscription.destroy();
     this.pending.length = 0;
@@ -314,6 +332,8 @@ export class LocalGraph implements Graph {
   private readonly ownTimers = new Set<TimerEntry>();
   private readonly ownSubscriptions = new Set<LocalSubscription>();
   private readonly ownServices = new Set<Service>();
+  private readonly ownPublishers = new Set<LocalPublisher>();
+  private destroyed = false;
 
   constructor(
     readonly bus: LocalBus,
@@ -321,8 +341,8 @@ export class LocalGraph implements Graph {
     readonly namespace: string,
     private readonly parameterOverrides: Record<string, unknown>,
   ) {
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(nodeName)) throw new InputError(`node name '${nodeName}' is not a valid ROS node name (letters, digits, '_', starting with a letter)`);
-    if (!/^\/([A-Za-z][A-Za-z0-9_]*(\/[A-Za-z][A-Za-z0-9_]*)*)?$/.test(namespace)) throw new InputError(`namespace '${namespace}' is not a valid ROS namespace (e.g. '/' or '/so100')`);
+    validNodeName(nodeName);
+    if (absoluteNamespace(namespace) !== namespace) throw new InputError(`namespace '${namespace}': expected it absolute, as '${absoluteNamespace(namespace)}'`);
     const name = fullyQualifiedName(namespace, nodeName);
     const log = (level: LogLevel) => (message: string) => {
       if (bus.shouldLog(level)) bus.logSink(level, name, message);
@@ -338,12 +358,22 @@ export class LocalGraph implements Graph {
     return remapTopic(expandTopicName(topic, this.nodeName, this.namespace), this.bus.topicRemaps, this.nodeName, this.namespace);
   }
 
+  private get inert(): boolean {
+    return this.destroyed || this.bus.closed;
+  }
+
   createPublisher<N extends MessageTypeName>(type: N, topic: string, qos: QosOption): Publisher<MessageOf<N>> {
-    return this.bus.addPublisher(this.resolveTopic(topic), type, resolveQos(qos), this.logger) as Publisher<MessageOf<N>>;
+    const resolved = this.resolveTopic(topic);
+    if (this.inert) return { topic: resolved, publish: () => {} };
+    const publisher = this.bus.addPublisher(resolved, type, resolveQos(qos), this.logger);
+    this.ownPublishers.add(publisher);
+    return publisher as Publisher<MessageOf<N>>;
   }
 
   createSubscription<N extends MessageTypeName>(type: N, topic: string, qos: QosOption, callback: (message: MessageOf<N>) => void | Promise<void>): Subscription {
-    const subscription = this.bus.addSubscription(this.resolveTopic(topic), type, resolveQos(qos), callback as Callback);
+    const resolved = this.resolveTopic(topic);
+    if (this.inert) return { topic: resolved, destroy: () => {} };
+    const subscription = this.bus.addSubscription(resolved, type, resolveQos(qos), callback as Callback);
     this.ownSubscriptions.add(subscription);
     return subscription;
   }
@@ -360,6 +390,10 @@ export class LocalGraph implements Graph {
   }
 
   createTimer(periodNs: bigint, callback: () => void | Promise<void>): Timer {
+    if (this.inert) {
+      if (periodNs <= 0n) throw new InputError(`timer period must be positive, got ${periodNs} ns`);
+      return { periodNs, cancel: () => {} };
+    }
     const entry = this.bus.addTimer(periodNs, callback);
     this.ownTimers.add(entry);
     return {
@@ -377,6 +411,8 @@ export class LocalGraph implements Graph {
 
   declareParameters<S extends z.ZodObject>(schema: S): z.infer<S> {
     const values = { ...this.bus.overridesFor(this.fullyQualifiedName), ...this.parameterOverrides };
+    const addressed = [...this.bus.namesAddressedTo(this.fullyQualifiedName), ...Object.keys(this.parameterOverrides)];
+    for (const warning of unknownParameterWarnings(schema, addressed, this.fullyQualifiedName)) this.logger.warn(warning);
     const store = new ParameterStore(schema, values, `parameters of node '${this.fullyQualifiedName}'`);
     store.onChanged((all, changed) => {
       for (const callback of this.changeCallbacks) callback(all, changed);
@@ -397,11 +433,14 @@ export class LocalGraph implements Graph {
 
   /** Cancels this node's timers and subscriptions. */
   destroy(): void {
+    this.destroyed = true;
     for (const entry of this.ownTimers) this.bus.cancelTimer(entry);
     for (const subscription of this.ownSubscriptions) subscription.destroy();
     for (const service of this.ownServices) service.destroy();
+    for (const publisher of this.ownPublishers) publisher.retired = true;
     this.ownTimers.clear();
     this.ownSubscriptions.clear();
     this.ownServices.clear();
+    this.ownPublishers.clear();
   }
 }

@@ -13,8 +13,8 @@ import { RealClock } from "./clock.js";
 import type { Graph, Logger, NodeDefinition, NodeHandle, ParametersChangedCallback, Publisher, Service, ServiceHandler, Subscription, Timer } from "./graph.js";
 import type { LocalBus, LogLevel } from "./local-graph.js";
 import type { MessageOf, MessageTypeName, ServiceTypeName } from "../msgs/messages.js";
-import { expandTopicName, remapTopic, type TopicRemap } from "./names.js";
-import { ParameterStore, fullyQualifiedName } from "./parameters.js";
+import { absoluteNamespace, expandTopicName, remapTopic, type TopicRemap } from "./names.js";
+import { ParameterStore, fullyQualifiedName, unknownParameterWarnings } from "./parameters.js";
 import { resolveQos, type QosOption } from "./qos.js";
 
 /** Where the worker finds the node definition: a module and the property path to it. */
@@ -28,6 +28,8 @@ interface WorkerInit {
   nodeName: string;
   namespace: string;
   parameters: Record<string, unknown>;
+  /** The parameter names addressed to this node itself, checked against its schema. */
+  addressedNames: string[];
   remaps: TopicRemap[];
 }
 
@@ -43,7 +45,7 @@ type ToMain =
   | { kind: "service_failed"; callId: number; message: string }
   | { kind: "log"; level: LogLevel; message: string }
   | { kind: "ready" }
-  | { kind: "failed"; message: string }
+  | { kind: "failed"; message: string; inputError: boolean }
   | { kind: "stopped" };
 
 type ToWorker = { kind: "message"; id: number; message: unknown } | { kind: "request"; id: number; callId: number; request: unknown } | { kind: "shutdown" };
@@ -69,17 +71,20 @@ function createWorker(init: WorkerInit): Worker {
 
 export function startWorkerNode(bus: LocalBus, nodeModule: NodeModuleRef, nodeName: string, options: { namespace?: string; parameters?: Record<string, unknown> } = {}): WorkerNode {
   if (bus.clock.simulated) throw new InputError(`node '${nodeName}': worker threads need a real clock; on a simulated clock run it in-process`);
-  const namespace = options.namespace ?? "/";
+  const namespace = absoluteNamespace(options.namespace ?? "/");
+  // The proxy graph owns the bus-side publishers and subscriptions of the worker's node. Made first: a bad
+  // name fails here, before a thread exists that would keep the process alive.
+  const proxy = bus.createGraph(nodeName, { namespace });
+  const fqn = fullyQualifiedName(namespace, nodeName);
   const init: WorkerInit = {
     nodeModule,
     nodeName,
     namespace,
-    parameters: { ...bus.overridesFor(fullyQualifiedName(namespace, nodeName)), ...(options.parameters ?? {}) },
+    parameters: { ...bus.overridesFor(fqn), ...(options.parameters ?? {}) },
+    addressedNames: [...bus.namesAddressedTo(fqn), ...Object.keys(options.parameters ?? {})],
     remaps: [...bus.topicRemaps],
   };
   const worker = createWorker(init);
-  // The proxy graph owns the bus-side publishers and subscriptions of the worker's node.
-  const proxy = bus.createGraph(nodeName, { namespace });
   const publishers = new Map<number, Publisher<unknown>>();
   const subscriptions = new Map<number, Subscription>();
   // One message per subscription in flight to the worker; the rest wait here, keep-last, so a worker
@@ -173,7 +178,7 @@ export function startWorkerNode(bus: LocalBus, nodeModule: NodeModuleRef, nodeNa
         break;
       case "failed":
         settled = true;
-        rejectReady(new InputError(message.message));
+        rejectReady(message.inputError ? new InputError(message.message) : new Error(message.message));
         break;
       case "stopped":
         resolveStopped();
@@ -213,6 +218,8 @@ class WorkerGraph implements Graph {
   private readonly serviceHandlers = new Map<number, (request: unknown) => unknown>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly changeCallbacks: Array<ParametersChangedCallback<unknown>> = [];
+  /** Set when the node is stopped: later calls are inert, as on every graph. */
+  private stopped = false;
 
   constructor(
     private readonly init: WorkerInit,
@@ -296,6 +303,7 @@ class WorkerGraph implements Graph {
 
   createTimer(periodNs: bigint, callback: () => void | Promise<void>): Timer {
     if (periodNs <= 0n) throw new InputError(`timer period must be positive, got ${periodNs} ns`);
+    if (this.stopped) return { periodNs, cancel: () => {} };
     const handle = setInterval(() => {
       try {
         const result = callback();
@@ -319,7 +327,9 @@ class WorkerGraph implements Graph {
   }
 
   declareParameters<S extends z.ZodObject>(schema: S): z.infer<S> {
-    const store = new ParameterStore(schema, this.init.parameters, `parameters of node '${fullyQualifiedName(this.namespace, this.nodeName)}'`);
+    const fqn = fullyQualifiedName(this.namespace, this.nodeName);
+    for (const warning of unknownParameterWarnings(schema, this.init.addressedNames, fqn)) this.logger.warn(warning);
+    const store = new ParameterStore(schema, this.init.parameters, `parameters of node '${fqn}'`);
     store.onChanged((all, changed) => {
       for (const callback of this.changeCallbacks) callback(all, changed);
     });
@@ -331,6 +341,7 @@ class WorkerGraph implements Graph {
   }
 
   stopTimers(): void {
+    this.stopped = true;
     for (const handle of this.timers) clearInterval(handle);
     this.timers.clear();
   }
@@ -345,7 +356,15 @@ export async function runWorkerNode(): Promise<void> {
   if (isMainThread || parentPort === null) throw new Error("runWorkerNode runs inside a worker thread");
   const port = parentPort;
   const init = workerData as WorkerInit;
-  const post = (message: ToMain): void => port.postMessage(message);
+  let portOpen = true;
+  // Nothing goes out once the port is closed (a node still starting when it was stopped).
+  const post = (message: ToMain): void => {
+    if (portOpen) port.postMessage(message);
+  };
+  const closePort = (): void => {
+    portOpen = false;
+    port.close();
+  };
   const graph = new WorkerGraph(init, post);
   let handle: NodeHandle | undefined;
   port.on("message", (message: ToWorker) => {
@@ -360,7 +379,7 @@ export async function runWorkerNode(): Promise<void> {
         }
         graph.stopTimers();
         post({ kind: "stopped" });
-        port.close();
+        closePort();
       })();
     }
   });
@@ -373,10 +392,12 @@ export async function runWorkerNode(): Promise<void> {
     }
     const parameters = graph.declareParameters(definition.parameters);
     handle = await definition.create(graph, parameters);
+    // Stopped while it was starting: it stops now that it can.
+    if (!portOpen) await handle.shutdown();
     post({ kind: "ready" });
   } catch (error) {
-    post({ kind: "failed", message: error instanceof Error ? error.message : String(error) });
+    post({ kind: "failed", message: error instanceof Error ? error.message : String(error), inputError: error instanceof InputError });
     graph.stopTimers();
-    port.close();
+    closePort();
   }
 }

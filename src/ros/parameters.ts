@@ -199,3 +199,64 @@ export function resolveOverrides(entries: readonly ParamsFileEntry[], fullyQuali
   for (const entry of entries) if (nodePatternMatches(entry.nodePattern, fullyQualified)) Object.assign(values, entry.parameters);
   return values;
 }
+
+/** Parameters the ROS 2 client libraries declare on every node themselves. */
+function isRosOwnParameter(name: string): boolean {
+  return name === "use_sim_time" || name === "start_type_description_service" || name.startsWith("qos_overrides.");
+}
+
+/**
+ * The parameter names a node's own configuration gives it: those of every matching section that names the node
+ * (`/so100/policy`, `/**\/policy`, `policy`). Shared sections (`/**`, `/so100/*`) hold other nodes' parameters too.
+ */
+export function namesAddressedTo(entries: readonly ParamsFileEntry[], fullyQualified: string): string[] {
+  const names = new Set<string>();
+  for (const entry of entries) {
+    const last = entry.nodePattern.split("/").filter((token) => token.length > 0).pop() ?? "";
+    if (last === "" || last.includes("*") || !nodePatternMatches(entry.nodePattern, fullyQualified)) continue;
+    for (const name of Object.keys(entry.parameters)) names.add(name);
+  }
+  return [...names];
+}
+
+/**
+ * One warning per name the schema does not declare (ROS's own parameters excepted), naming the closest declared
+ * name: ROS ignores such overrides silently, and a misspelled `max_decod_steps` would otherwise go unnoticed.
+ */
+export function unknownParameterWarnings(schema: z.ZodObject, names: Iterable<string>, node: string): string[] {
+  const declared = Object.keys(schema.shape);
+  const warnings: string[] = [];
+  for (const name of new Set(names)) {
+    if (declared.includes(name) || isRosOwnParameter(name)) continue;
+    const closest = closestName(name, declared);
+    warnings.push(`parameter '${name}' is not declared by node '${node}' and is ignored${closest !== undefined ? `; did you mean '${closest}'?` : " (it declares none)"}`);
+  }
+  return warnings;
+}
+
+/** The candidate with the smallest edit distance to `name` (the first of equals, in the schema's order). */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions of one character each cost 1. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -7,21 +7,27 @@
  * `/ns/name:`) would silently get none. RosGraph therefore reads the `--ros-args` itself, applies ROS's
  * matching rules (parameters.ts), validates the result with the node's zod schema and declares each
  * parameter with its value and a descriptor (type, description, range) — integers as bigint.
+ *
+ * Shutdown: a node may still be starting (a model loading) when Ctrl-C shuts rcl down. Every call on a graph
+ * whose node or context is gone is then harmless — publishes are dropped, new entities are inert, the clock
+ * answers its last reading — so no node needs to know about it.
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import type { z } from "zod";
-import { InputError } from "../errors.js";
+import { InputError, describeValue } from "../errors.js";
 import type { Graph, Logger, ParametersChangedCallback, Publisher, Service, ServiceHandler, Subscription, Timer } from "./graph.js";
 import { normalizeMessage, normalizeServiceMessage, type MessageOf, type MessageTypeName, type ServiceTypeName } from "../msgs/messages.js";
-import { expandTopicName, remapTopic } from "./names.js";
+import { absoluteNamespace, expandTopicName, remapTopic, validNodeName } from "./names.js";
 import {
   ParameterStore,
   describeParameters,
   fullyQualifiedName,
+  namesAddressedTo,
   parseParamsFile,
   resolveOverrides,
+  unknownParameterWarnings,
   type ParameterKind,
   type ParameterSpec,
   type ParamsFileEntry,
@@ -37,10 +43,12 @@ export interface RclnodejsApi<Options extends RclNodeOptions = RclNodeOptions> {
   init(context?: undefined, argv?: string[]): Promise<void>;
   shutdown(context?: undefined): void;
   isShutdown(): boolean;
+  /** Removes the SIGINT handler rclnodejs installs on import (which shuts every context down). */
+  removeSignalHandlers(): void;
   Node: new (nodeName: string, namespace?: string, context?: undefined, options?: Options) => RclNode;
   NodeOptions: new () => Options;
   Parameter: new (name: string, type: number, value?: unknown) => RclParameter;
-  ParameterDescriptor: new (name: string, type: number, description?: string, readOnly?: boolean, range?: RclRange) => unknown;
+  ParameterDescriptor: new (name: string, type: number, description?: string, readOnly?: boolean, range?: RclRange) => RclParameterDescriptor;
   FloatingPointRange: new (from: number, to: number, step?: number, tolerance?: number) => RclRange;
   IntegerRange: new (from: bigint, to: bigint, step?: bigint) => RclRange;
   QoS: new (history?: number, depth?: number, reliability?: number, durability?: number) => unknown;
@@ -63,6 +71,11 @@ export interface RclRange {
   readonly step: number;
   inRange(value: number): boolean;
   isValidType(parameterType: number): boolean;
+}
+
+export interface RclParameterDescriptor {
+  /** What describe_parameters answers (rcl_interfaces/msg/ParameterDescriptor). */
+  toMessage(): object;
 }
 
 export interface RclParameter {
@@ -173,17 +186,21 @@ export class RosGraph implements Graph {
   readonly logger: Logger;
   readonly node: RclNode;
   private readonly overrides: Record<string, unknown>;
+  /** Names this node's own params-file sections and `-p` arguments give it (checked against its schema). */
+  private readonly addressedNames: string[];
   private parameterStore?: ParameterStore<z.ZodObject>;
   private specs: ParameterSpec[] = [];
   private readonly changeCallbacks: Array<ParametersChangedCallback<unknown>> = [];
+  private destroyed = false;
+  private lastNowNs: bigint | undefined;
 
   constructor(
     private readonly rcl: RclnodejsApi,
     options: RosGraphOptions,
     private readonly rosArgs: RosArgs,
   ) {
-    this.nodeName = rosArgs.nodeName ?? options.nodeName;
-    this.namespace = rosArgs.namespace ?? options.namespace ?? "/";
+    this.nodeName = validNodeName(rosArgs.nodeName ?? options.nodeName);
+    this.namespace = absoluteNamespace(rosArgs.namespace ?? options.namespace ?? "/");
     const read = options.readFile ?? ((path: string) => readFileSync(path, "utf8"));
     const entries: ParamsFileEntry[] = rosArgs.paramsFiles.flatMap((file) => {
       let text: string;
@@ -196,21 +213,37 @@ export class RosGraph implements Graph {
     });
     const fqn = fullyQualifiedName(this.namespace, this.nodeName);
     this.overrides = resolveOverrides(entries, fqn);
-    for (const param of rosArgs.params) if (param.node === undefined || param.node === this.nodeName) this.overrides[param.name] = param.value;
+    this.addressedNames = namesAddressedTo(entries, fqn);
+    for (const param of rosArgs.params) {
+      if (param.node !== undefined && param.node !== this.nodeName) continue;
+      this.overrides[param.name] = param.value;
+      this.addressedNames.push(param.name);
+    }
+    const useSimTime = this.overrides.use_sim_time;
+    if (useSimTime !== undefined && typeof useSimTime !== "boolean") throw new InputError(`parameter 'use_sim_time' of node '${fqn}' = ${describeValue(useSimTime)}: expected true or false`);
 
     const nodeOptions = new rcl.NodeOptions();
     nodeOptions.startParameterServices = true;
     nodeOptions.automaticallyDeclareParametersFromOverrides = false;
     this.node = new rcl.Node(this.nodeName, this.namespace === "/" ? "" : this.namespace, undefined, nodeOptions);
-    // use_sim_time arrives under the node's fully qualified key too, which rclnodejs would not see.
-    if (this.overrides.use_sim_time === true) this.node.setParameter(new rcl.Parameter("use_sim_time", PARAMETER_TYPES.bool, true));
+    // use_sim_time arrives under the node's fully qualified key too, which rclnodejs would not see; whatever
+    // the files resolve to by ROS's rules wins, false as well (launch's use_sim_time:=false over a file's true).
+    if (useSimTime !== undefined) this.node.setParameter(new rcl.Parameter("use_sim_time", PARAMETER_TYPES.bool, useSimTime));
     const rosLogger = this.node.getLogger();
-    this.logger = {
-      debug: (message) => void rosLogger.debug(message),
-      info: (message) => void rosLogger.info(message),
-      warn: (message) => void rosLogger.warn(message),
-      error: (message) => void rosLogger.error(message),
+    const log = (level: "debug" | "info" | "warn" | "error") => (message: string) => {
+      try {
+        rosLogger[level](message);
+      } catch {
+        // rcl logging is gone with the context: the line still reaches the terminal.
+        process.stderr.write(`[${level.toUpperCase()}] [${fqn}] ${message}\n`);
+      }
     };
+    this.logger = { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+  }
+
+  /** False once the node was destroyed or rcl shut down (Ctrl-C, or the host stopping): calls are then inert. */
+  get alive(): boolean {
+    return !this.destroyed && !this.rcl.isShutdown();
   }
 
   resolveTopic(topic: string): string {
@@ -228,17 +261,31 @@ export class RosGraph implements Graph {
   }
 
   createPublisher<N extends MessageTypeName>(type: N, topic: string, qos: QosOption): Publisher<MessageOf<N>> {
+    const resolved = this.resolveTopic(topic);
+    if (!this.alive) return { topic: resolved, publish: () => {} };
     // rcl applies the command-line remaps itself: hand it the name as the node wrote it.
     const publisher = this.node.createPublisher(type, topic, { qos: this.qos(qos) });
-    return { topic: this.resolveTopic(topic), publish: (message) => publisher.publish(message) };
+    return {
+      topic: resolved,
+      publish: (message) => {
+        if (this.alive) publisher.publish(message);
+      },
+    };
   }
 
   createSubscription<N extends MessageTypeName>(type: N, topic: string, qos: QosOption, callback: (message: MessageOf<N>) => void | Promise<void>): Subscription {
+    const resolved = this.resolveTopic(topic);
+    if (!this.alive) return { topic: resolved, destroy: () => {} };
     const subscription = this.node.createSubscription(type, topic, { qos: this.qos(qos) }, (raw) => {
       const result = callback(normalizeMessage(type, raw));
       if (result instanceof Promise) result.catch((error: unknown) => this.logger.error(`callback on '${topic}' failed: ${error instanceof Error ? error.message : String(error)}`));
     });
-    return { topic: this.resolveTopic(topic), destroy: () => this.node.destroySubscription(subscription as never) };
+    return {
+      topic: resolved,
+      destroy: () => {
+        if (this.alive) this.node.destroySubscription(subscription as never);
+      },
+    };
   }
 
   createService<S extends ServiceTypeName>(type: S, name: string, handler: ServiceHandler<S>): Service {
@@ -256,26 +303,36 @@ export class RosGraph implements Graph {
 
   createTimer(periodNs: bigint, callback: () => void | Promise<void>): Timer {
     if (periodNs <= 0n) throw new InputError(`timer period must be positive, got ${periodNs} ns`);
+    if (!this.alive) return { periodNs, cancel: () => {} };
     const timer = this.node.createTimer(periodNs, () => {
       const result = callback();
       if (result instanceof Promise) result.catch((error: unknown) => this.logger.error(`timer callback failed: ${error instanceof Error ? error.message : String(error)}`));
     });
-    return { periodNs, cancel: () => timer.cancel() };
+    return {
+      periodNs,
+      cancel: () => {
+        if (this.alive) timer.cancel();
+      },
+    };
   }
 
   nowNs(): bigint {
-    return this.node.now().nanoseconds;
+    if (this.alive) this.lastNowNs = this.node.now().nanoseconds;
+    // The clock went with the node: its last reading, or the wall clock if it was never read.
+    return this.lastNowNs ?? BigInt(Date.now()) * 1_000_000n;
   }
 
   declareParameters<S extends z.ZodObject>(schema: S): z.infer<S> {
     const fqn = fullyQualifiedName(this.namespace, this.nodeName);
+    for (const warning of unknownParameterWarnings(schema, this.addressedNames, fqn)) this.logger.warn(warning);
     const store = new ParameterStore(schema, this.overrides, `parameters of node '${fqn}'`);
     this.specs = describeParameters(schema);
+    if (!this.alive) return store.values;
     const values = store.values as Record<string, unknown>;
     for (const spec of this.specs) {
       const type = PARAMETER_TYPES[spec.kind];
       const parameter = new this.rcl.Parameter(spec.name, type, toRosValue(spec.kind, values[spec.name]));
-      const descriptor = new this.rcl.ParameterDescriptor(spec.name, type, describe(spec), false, this.range(spec));
+      const descriptor = withRangeInMessage(new this.rcl.ParameterDescriptor(spec.name, type, describe(spec), false, this.range(spec)), spec);
       // Our value already holds every applicable override, matched by ROS's rules: it must win.
       this.node.declareParameter(parameter, descriptor, true);
     }
@@ -304,12 +361,31 @@ export class RosGraph implements Graph {
   }
 
   spin(): void {
-    this.node.spin();
+    if (this.alive) this.node.spin();
   }
 
+  /** Destroys the node (rcl itself is the host's to shut down); every later call on the graph is inert. */
   destroy(): void {
-    this.node.destroy();
+    const wasAlive = this.alive;
+    this.destroyed = true;
+    if (wasAlive) this.node.destroy();
   }
+}
+
+/**
+ * rclnodejs 2.2.0's ParameterDescriptor.toMessage() reads `_rangeConstraint`, a field its range setter never
+ * writes (it writes `_range`), so describe_parameters would show no range: the range fields come from our spec.
+ */
+function withRangeInMessage(descriptor: RclParameterDescriptor, spec: ParameterSpec): RclParameterDescriptor {
+  if (spec.range === undefined) return descriptor;
+  const { from, to } = spec.range;
+  const rangeFields =
+    spec.kind === "integer"
+      ? { integer_range: [{ from_value: BigInt(Math.ceil(from)), to_value: BigInt(Math.floor(to)), step: 1n }], floating_point_range: [] }
+      : { floating_point_range: [{ from_value: from, to_value: to, step: 0 }], integer_range: [] };
+  const toMessage = descriptor.toMessage.bind(descriptor);
+  descriptor.toMessage = () => ({ ...toMessage(), ...rangeFields });
+  return descriptor;
 }
 
 function describe(spec: ParameterSpec): string {

@@ -1,8 +1,11 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { installPrefix } from "../helpers/ros-processes.js";
+import { REPO_ROOT } from "../helpers/system.js";
 
 describe("pi0fast command line", () => {
   it("lists its working commands", () => {
@@ -66,5 +69,19 @@ describe("pi0fast command line", () => {
     const result = runCli(["node", "teleporter", "--ros-args", "-r", "__ns:=/so100"]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/no node 'teleporter'/);
+  });
+
+  it("runs as `npx pi0fast` inside the checkout, as the README says, without npm warnings", () => {
+    const result = spawnSync("npx", ["--offline", "pi0fast", "--help"], { cwd: path.join(REPO_ROOT, "config"), encoding: "utf8", timeout: 120_000, killSignal: "SIGKILL" });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain("pi0fast node <name>");
+    expect(result.stderr).not.toMatch(/npm warn/i);
+  });
+
+  it(`runs through ${installPrefix !== undefined ? "the installed lib/pi0fast_ros/pi0fast" : "bin/pi0fast"}, what \`ros2 run pi0fast_ros pi0fast\` starts`, () => {
+    const executable = installPrefix !== undefined ? path.join(installPrefix, "lib/pi0fast_ros/pi0fast") : path.join(REPO_ROOT, "bin/pi0fast");
+    const result = spawnSync(executable, ["node", "teleporter"], { cwd: tmpdir(), encoding: "utf8", timeout: 120_000, killSignal: "SIGKILL" });
+    expect(result.status, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/^pi0fast: the package has no node 'teleporter'; its nodes are: chunk_blender, observation_aggregator, policy, so100_controller\n$/);
   });
 });

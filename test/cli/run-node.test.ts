@@ -19,19 +19,63 @@ async function startAndInterrupt(args: string[], ready: RegExp): Promise<{ code:
   return { code: await exited, stderr };
 }
 
-function configFile(): string {
+function configFile(policyParameters = ""): string {
   const dir = mkdtempSync(path.join(tmpdir(), "pi0fast-run-"));
   const file = path.join(dir, "pipeline.yaml");
-  writeFileSync(file, "/**:\n  ros__parameters:\n    use_sim_time: false\n/**/policy:\n  ros__parameters:\n    providers: [cpu]\n    warmup_inferences: 1\n");
+  writeFileSync(file, `/**:\n  ros__parameters:\n    use_sim_time: false\n/**/policy:\n  ros__parameters:\n    providers: [cpu]\n    warmup_inferences: 1\n${policyParameters}`);
   return file;
 }
 
+/** stderr without the lines a node logs while it runs: what a user reads of an error. */
+function errorLines(stderr: string): string[] {
+  return stderr.split("\n").filter((line) => line.length > 0 && !line.startsWith("["));
+}
+
 describe("pi0fast run / node with the package's nodes", () => {
-  it("runs every node the config names on the local graph and stops cleanly on SIGINT", async () => {
-    const result = await startAndInterrupt(["run", "--config", configFile(), "--namespace", "/so100"], /running policy on the local graph/);
+  it("runs every node the config names on the local graph, in a relative namespace as launch takes it, and stops cleanly on SIGINT", async () => {
+    const result = await startAndInterrupt(["run", "--config", configFile("    max_decod_steps: 10\n"), "--namespace", "so100"], /running policy on the local graph/);
     expect(result.stderr).toMatch(/\[\/so100\/policy\] model '.+' loaded .* on cpu/);
+    expect(result.stderr).toContain("[WARN] [/so100/policy] parameter 'max_decod_steps' is not declared by node '/so100/policy' and is ignored; did you mean 'max_decode_steps'?");
     expect(result.stderr).toMatch(/pi0fast: stopped/);
     expect(result.code).toBe(0);
+  });
+
+  it("stops cleanly on SIGINT while the model is still loading", async () => {
+    for (const args of [
+      ["run", "--config", configFile()],
+      ["node", "policy", "--params", configFile()],
+    ]) {
+      const result = await startAndInterrupt(args, /loading the model in/);
+      expect(result.stderr, args.join(" ")).toMatch(/stopped during start-up/);
+      expect(result.stderr, args.join(" ")).not.toMatch(/running|unexpected failure/);
+      expect(result.code, result.stderr).toBe(0);
+    }
+  });
+
+  it("exits 2 with one line, and never stays running, on a namespace ROS would refuse", () => {
+    for (const args of [
+      ["run", "--config", configFile(), "--namespace", "so 100"],
+      ["node", "policy", "--namespace", "/9lives"],
+    ]) {
+      const result = runCli(args, { timeoutMs: 60_000 });
+      expect(result.status, `${args.join(" ")}: ${result.stderr}`).toBe(2);
+      expect(errorLines(result.stderr)).toEqual([expect.stringMatching(/^pi0fast: namespace '(so 100|\/9lives)' is not a valid ROS namespace: /)]);
+    }
+  });
+
+  it("exits 2 with one line naming the parameter and the path when model_dir is no model", () => {
+    const missing = path.join(tmpdir(), "pi0fast-no-such-model");
+    const notAModel = mkdtempSync(path.join(tmpdir(), "pi0fast-not-a-model-"));
+    for (const [args, dir, problem] of [
+      [["run", "--config", configFile(`    model_dir: ${JSON.stringify(missing)}\n`)], missing, "does not exist"],
+      [["node", "policy", "--params", configFile(`    model_dir: ${JSON.stringify(notAModel)}\n`)], notAModel, "holds no pi0fast.json, so it is no Pi0-FAST model directory"],
+    ] as const) {
+      const result = runCli([...args], { timeoutMs: 60_000 });
+      expect(result.status, `${args.join(" ")}: ${result.stderr}`).toBe(2);
+      expect(errorLines(result.stderr)).toEqual([
+        `pi0fast: parameters of node '/policy': parameter 'model_dir' = "${dir}": ${dir} ${problem}; expected a directory with pi0fast.json and the ONNX graphs, or "" for the tiny test model`,
+      ]);
+    }
   });
 
   it("runs one node with its params file and stops cleanly on SIGINT", async () => {

@@ -22,6 +22,8 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
     timeout: options.timeoutMs ?? 120_000,
     ...(options.uid !== undefined ? { uid: options.uid } : {}),
     ...(options.gid !== undefined ? { gid: options.gid } : {}),
+    // A command that hangs must not hang the test too: SIGTERM is one it may be (wrongly) ignoring.
+    killSignal: "SIGKILL",
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

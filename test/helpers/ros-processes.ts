@@ -17,8 +17,16 @@ if (installPrefix === undefined && process.env.REQUIRE_SYSTEM_DEPS === "1") {
   throw new Error("PI0FAST_ROS_INSTALL is not set: .ci/run builds and installs the package with CMake and sets it");
 }
 
+let cached: NodeJS.ProcessEnv | undefined | null = null;
+
 /** The environment of a process on the middleware, or undefined (a skip) where it is not set up. */
 export function rosEnvironment(): NodeJS.ProcessEnv | undefined {
+  if (cached !== null) return cached;
+  cached = readRosEnvironment();
+  return cached;
+}
+
+function readRosEnvironment(): NodeJS.ProcessEnv | undefined {
   const missing = [envFile, overlay, generated].filter((p) => !existsSync(p));
   if (missing.length > 0) {
     const message = `a ROS 2 middleware with rclnodejs and the pi0fast_ros messages (missing: ${missing.join(", ")}; .ci/run sets it up)`;
@@ -41,6 +49,52 @@ export function rosEnvironment(): NodeJS.ProcessEnv | undefined {
   return env;
 }
 
+export const TSX = ["--import", "tsx"];
+
+/**
+ * Starts one of the package's nodes with `--ros-args`: where CI built and installed the package
+ * (CMakeLists.txt), the installed executable as `ros2 run pi0fast_ros <node>_node` would; otherwise the
+ * same node from the sources.
+ */
+export function spawnNode(nodeName: string, rosArgs: string[], rosEnv: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
+  const [command, args, env] =
+    installPrefix !== undefined
+      ? [path.join(installPrefix, `lib/pi0fast_ros/${nodeName}_node`), rosArgs, { ...rosEnv, AMENT_PREFIX_PATH: `${installPrefix}:${rosEnv.AMENT_PREFIX_PATH}`, LD_LIBRARY_PATH: `${installPrefix}/lib:${rosEnv.LD_LIBRARY_PATH}` }]
+      : [process.execPath, [...TSX, path.join(REPO_ROOT, "src/cli/bin.ts"), "node", nodeName, "--graph", "ros", ...rosArgs], rosEnv];
+  return spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] }) as unknown as ChildProcessWithoutNullStreams;
+}
+
+export interface WatchedOutput {
+  /** Everything it printed so far. */
+  output(): string;
+  /** Resolves when a line matching `pattern` has appeared (false if the process exits first). */
+  seen(pattern: RegExp): Promise<boolean>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
+}
+
+/** Collects a child's stdout and stderr as it runs. */
+export function watchOutput(child: ChildProcessWithoutNullStreams): WatchedOutput {
+  let output = "";
+  const listeners: Array<() => void> = [];
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString();
+    for (const listener of [...listeners]) listener();
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, atMs: performance.now() })));
+  const seen = (pattern: RegExp): Promise<boolean> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (pattern.test(output)) resolve(true);
+      };
+      listeners.push(check);
+      check();
+      void exited.then(() => resolve(pattern.test(output)));
+    });
+  return { output: () => output, seen, exited };
+}
+
 export interface NodeProcess {
   readonly child: ChildProcessWithoutNullStreams;
   /** Everything it printed so far. */
@@ -49,27 +103,16 @@ export interface NodeProcess {
   stop(): Promise<number | null>;
 }
 
-/**
- * Starts one of the package's nodes with `--ros-args`: where CI built and installed the package
- * (CMakeLists.txt), the installed executable as `ros2 run pi0fast_ros <node>_node` would; otherwise the
- * same node from the sources.
- */
+/** A node process (see `spawnNode`) whose output is collected, stopped with SIGINT. */
 export function startNodeProcess(rosEnv: NodeJS.ProcessEnv, nodeName: string, rosArgs: string[]): NodeProcess {
-  const [command, args, env] =
-    installPrefix !== undefined
-      ? [path.join(installPrefix, `lib/pi0fast_ros/${nodeName}_node`), rosArgs, { ...rosEnv, AMENT_PREFIX_PATH: `${installPrefix}:${rosEnv.AMENT_PREFIX_PATH}`, LD_LIBRARY_PATH: `${installPrefix}/lib:${rosEnv.LD_LIBRARY_PATH}` }]
-      : [process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "src/cli/bin.ts"), "node", nodeName, "--graph", "ros", ...rosArgs], rosEnv];
-  const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] }) as unknown as ChildProcessWithoutNullStreams;
-  let log = "";
-  child.stdout.on("data", (chunk: Buffer) => (log += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (log += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const child = spawnNode(nodeName, rosArgs, rosEnv);
+  const watched = watchOutput(child);
   return {
     child,
-    log: () => log,
+    log: () => watched.output(),
     stop: async () => {
       child.kill("SIGINT");
-      return exit;
+      return (await watched.exited).code;
     },
   };
 }
@@ -79,7 +122,7 @@ export function startNodeProcess(rosEnv: NodeJS.ProcessEnv, nodeName: string, ro
  * (the nodes' output keeps draining); its last stdout line is JSON.
  */
 export function runDriver(rosEnv: NodeJS.ProcessEnv, script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "test/ros/nodes", script), ...args], { env: { ...rosEnv, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...TSX, path.join(REPO_ROOT, "test/ros/nodes", script), ...args], { env: { ...rosEnv, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -92,7 +92,7 @@ describe.skipIf(python === undefined)("pi0_fast parity with LeRobot 0.6.1", () =
         expect(ours.actions).toHaveLength(tiny.reference.actions.length);
         expect(maxAbsDifference(ours.actions.flat(), tiny.reference.actions.flat())).toBeLessThan(1e-4);
         // Exported with --units degrees: radians are the plain conversion.
-        expect(maxAbsDifference(ours.actions_rad.flat(), ours.actions.flat().map((deg) => (deg * Math.PI) / 180))).toBeLessThan(1e-12);
+        expect(maxAbsDifference(ours.actions_rad.flat(), ours.actions.flat().map((deg) => (deg * Math.PI * 4095) / (180 * 4096)))).toBeLessThan(1e-12);
       });
 
       it("the model generates \"Action: \" itself: the plain argmax gives LeRobot's tokens too", () => {

@@ -126,7 +126,8 @@ describe("observation aggregator on a simulated clock", () => {
         expect(nsFromTime(observation.header.stamp)).toBe(newest);
         // Degrees, in the policy's order, from a JointState listing the joints in reverse.
         expect(observation.state_names).toEqual([...SO100_JOINTS]);
-        const expected = jointsAt(stateNs).map((rad) => (rad * 180) / Math.PI);
+        // LeRobot degrees (360/4095 per tick of a 4096-tick turn).
+        const expected = jointsAt(stateNs).map((rad) => (rad * 180 * 4096) / (Math.PI * 4095));
         observation.state.forEach((value, j) => expect(value).toBeCloseTo(expected[j]!, 9));
         expect(observation.instruction).toBe("pick up the red cube");
       });
@@ -266,7 +267,7 @@ describe("observation aggregator on a simulated clock", () => {
     expect(() => create({ camera_names: ["a", "a"] })).toThrow(/parameter 'camera_names' = .*: \[a, a\] names a camera twice/);
     expect(() => create({ state_names: ["x"] })).toThrow(/parameter 'state_names' = .*: 1 state names for 6 joints/);
     expect(() => create({ state_units: ["range_0_100"] })).toThrow(`parameter 'state_units' = ["range_0_100"]: the range_m100_100 / range_0_100 units need a LeRobot calibration file, and calibration_file is empty`);
-    expect(() => create({ calibration_file: "/nonexistent/so100.json", state_units: ["range_0_100"] })).toThrow(/calibration file \/nonexistent\/so100.json: cannot read it as JSON/);
+    expect(() => create({ calibration_file: "/nonexistent/so100.json", state_units: ["range_0_100"] })).toThrow(/calibration_file \/nonexistent\/so100.json: does not exist/);
     bus.close();
   });
 });

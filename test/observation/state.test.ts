@@ -13,7 +13,8 @@ describe("joint states → policy state", () => {
     const mapping = stateMapping({ joints: ["elbow_flex", "shoulder_pan"], names: [], units: ["degrees"], calibration: undefined }, "params");
     expect(mapping.names).toEqual(["elbow_flex", "shoulder_pan"]);
     const state = jointPositionsToState([...SO100_JOINTS], [0.5, 0, Math.PI / 2, 0, 0, 0], mapping, "/joint_states at 1 s");
-    expect(Array.from(state)).toEqual([90, 28.64788975654116]);
+    // LeRobot degrees: 360/4095 per tick of a 4096-tick turn, so π/2 rad = 90·4096/4095.
+    expect(Array.from(state)).toEqual([(90 * 4096) / 4095, (0.5 * 180 * 4096) / (Math.PI * 4095)]);
   });
 
   it("converts the LeRobot range units through the calibration (drive mode inverting), radians untouched", () => {

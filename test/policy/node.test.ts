@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { policyNode } from "../../src/nodes/policy.js";
 import { NODES } from "../../src/nodes/index.js";
@@ -38,7 +41,20 @@ async function startNode(parameters: Record<string, unknown>) {
   const handle = await policyNode.create(graph, graph.declareParameters(policyNode.parameters));
   let requestId = 0;
   const replan = () => replans.publish({ header: makeHeader(bus.clock.nowNs()), request_id: ++requestId, current_chunk_id: 0, current_step: 0 });
-  return { bus, handle, chunks, diagnostics, observations, replan };
+  return { bus, graph, handle, chunks, diagnostics, observations, replan };
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Waits for a model reload (real work, not simulated time), delivering what the node published meanwhile. */
+async function waitFor(bus: LocalBus, condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await bus.flush();
+  }
+  expect(condition()).toBe(true);
 }
 
 describe("policy node on a LocalGraph with a simulated clock", () => {
@@ -97,19 +113,52 @@ describe("policy node on a LocalGraph with a simulated clock", () => {
     }
   });
 
-  it("survives a bad model directory and a bad observation with errors reported", async () => {
-    const node = await startNode({ model_dir: `${dir}-does-not-exist` });
+  it("refuses a model_dir that is no model, at start and on a live change, naming the parameter and the path", async () => {
+    const notAModel = mkdtempSync(path.join(tmpdir(), "pi0fast-not-a-model-"));
+    for (const [bad, problem] of [
+      [`${dir}-does-not-exist`, "does not exist"],
+      [notAModel, "holds no pi0fast.json"],
+      [path.join(dir, "pi0fast.json"), "is not a directory"],
+    ] as const) {
+      const bus = new LocalBus({ clock: START_NS, logSink: () => {} });
+      const graph = bus.createGraph("policy", { parameters: { model_dir: bad } });
+      expect(() => graph.declareParameters(policyNode.parameters)).toThrow(new RegExp(`parameter 'model_dir' = "${escape(bad)}": ${escape(bad)} ${problem}`));
+    }
+    const node = await startNode({ model_dir: dir });
     try {
-      node.observations.publish(observationMessage(manifest, START_NS));
-      node.replan();
-      await node.bus.advanceBy(1_000_000n);
-      expect(node.chunks.length).toBe(0);
-      const statuses = node.diagnostics.flatMap((array) => array.status);
-      expect(statuses.some((status) => status.name === "policy: model" && status.level === 2 && /pi0fast\.json/.test(status.message))).toBe(true);
+      const rejected = node.graph.setParameters({ model_dir: notAModel });
+      expect(rejected.successful).toBe(false);
+      expect(rejected.successful ? "" : rejected.reason).toMatch(/model_dir.*holds no pi0fast\.json/);
     } finally {
       await node.handle.shutdown();
       node.bus.close();
     }
+  });
+
+  it("fails its start on a model that cannot load, but only reports one that breaks while it runs", async () => {
+    const broken = mkdtempSync(path.join(tmpdir(), "pi0fast-broken-model-"));
+    writeFileSync(path.join(broken, "pi0fast.json"), "{ not json");
+    await expect(startNode({ model_dir: broken })).rejects.toThrow(/parameter 'model_dir' = ".*pi0fast-broken-model-.*": .*pi0fast\.json: not valid JSON/);
+
+    const node = await startNode({ model_dir: dir });
+    try {
+      const modelStatuses = (level: number) => node.diagnostics.flatMap((array) => array.status).filter((status) => status.name === "policy: model" && status.level === level).length;
+      expect(node.graph.setParameters({ model_dir: broken }).successful).toBe(true);
+      await waitFor(node.bus, () => modelStatuses(2) === 1);
+      // Still up: back on a good model it answers again.
+      expect(node.graph.setParameters({ model_dir: dir }).successful).toBe(true);
+      await waitFor(node.bus, () => modelStatuses(0) === 2);
+      node.observations.publish(observationMessage(manifest, node.bus.clock.nowNs()));
+      node.replan();
+      await node.bus.advanceBy(1_000_000n);
+      expect(node.chunks.length).toBe(1);
+    } finally {
+      await node.handle.shutdown();
+      node.bus.close();
+    }
+  });
+
+  it("reports a bad observation and keeps serving good ones", async () => {
     const good = await startNode({ model_dir: dir });
     try {
       const bad = observationMessage(manifest, START_NS);

@@ -55,7 +55,7 @@ describe("pi0fast policy run", () => {
     for (const [step, row] of (report.actions as number[][]).entries()) {
       expect(row).toHaveLength(dims);
       // The tiny test model's actions are degrees.
-      row.forEach((degrees, d) => expect(report.actions_rad[step][d]).toBeCloseTo((degrees * Math.PI) / 180, 12));
+      row.forEach((degrees, d) => expect(report.actions_rad[step][d]).toBeCloseTo((degrees * Math.PI * 4095) / (180 * 4096), 12));
     }
     expect(report.timings.total_ms).toBeGreaterThan(0);
   });

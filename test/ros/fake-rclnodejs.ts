@@ -37,6 +37,14 @@ export class FakeDescriptor {
     readonly readOnly = false,
     readonly range?: FakeRange,
   ) {}
+
+  /** As rclnodejs 2.2.0's: the range goes to `_range`, but the message is built from `_rangeConstraint`, never set. */
+  toMessage(): object {
+    const message: Record<string, unknown> = { name: this.name, type: this.type, description: this.description, additional_constraints: "", read_only: this.readOnly };
+    const rangeConstraint = (this as { _rangeConstraint?: unknown })._rangeConstraint;
+    if (rangeConstraint !== undefined) message[this.type === 2 ? "integer_range" : "floating_point_range"] = [rangeConstraint];
+    return message;
+  }
 }
 
 export class FakeRange implements RclRange {
@@ -117,19 +125,33 @@ export class FakeNode implements RclNode {
     return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
   }
 
+  /** As the real node once its context is shut down or it is destroyed: its clock and handles are gone. */
+  private assertAlive(what: string): void {
+    if (this.destroyed || FakeRclnodejs.shutdownState) throw new TypeError(`Cannot read properties of null (reading '${what}')`);
+  }
+
   now() {
+    this.assertAlive("now");
     return { nanoseconds: this.nowNanoseconds };
   }
 
   createPublisher(typeClass: string, topic: string, options?: { qos?: unknown }) {
     if (!/^[a-z0-9_]+\/msg\/[A-Za-z0-9]+$/.test(typeClass)) throw new Error(`rclnodejs cannot load message type '${typeClass}'`);
+    this.assertAlive("createPublisher");
     const entry = { type: typeClass, topic, qos: options?.qos as FakeQoS, published: [] as unknown[] };
     this.recorded.publishers.push(entry);
-    return { topic, publish: (message: unknown) => void entry.published.push(message) };
+    return {
+      topic,
+      publish: (message: unknown) => {
+        this.assertAlive("publish");
+        entry.published.push(message);
+      },
+    };
   }
 
   createSubscription(typeClass: string, topic: string, options: { qos?: unknown }, callback: (message: unknown) => void) {
     if (typeof callback !== "function") throw new TypeError("createSubscription: the callback comes after the options");
+    this.assertAlive("createSubscription");
     const entry = { type: typeClass, topic, qos: options.qos as FakeQoS, callback, destroyed: false };
     this.recorded.subscriptions.push(entry);
     return entry;
@@ -142,6 +164,7 @@ export class FakeNode implements RclNode {
   createTimer(period: bigint, callback: () => void) {
     // The real createTimer throws a TypeValidationError for a number period.
     if (typeof period !== "bigint") throw new TypeError(`createTimer: period must be a bigint, got ${typeof period}`);
+    this.assertAlive("createTimer");
     const entry = { period, callback, cancelled: false };
     this.recorded.timers.push(entry);
     return { cancel: () => void (entry.cancelled = true) };
@@ -240,10 +263,12 @@ export const FakeRclnodejs = {
   nodes: [] as FakeNode[],
   initArgv: undefined as string[] | undefined,
   shutdownState: true,
+  signalHandlersRemoved: false,
   reset(): void {
     this.nodes = [];
     this.initArgv = undefined;
     this.shutdownState = true;
+    this.signalHandlersRemoved = false;
   },
   api(): RclnodejsApi {
     return {
@@ -253,6 +278,7 @@ export const FakeRclnodejs = {
       },
       shutdown: () => void (FakeRclnodejs.shutdownState = true),
       isShutdown: () => FakeRclnodejs.shutdownState,
+      removeSignalHandlers: () => void (FakeRclnodejs.signalHandlersRemoved = true),
       Node: FakeNode,
       NodeOptions: FakeNodeOptions,
       Parameter: FakeParameter,

@@ -238,3 +238,58 @@ describe("LocalGraph parameters", () => {
     expect(seen).toEqual([[100, "constant", ["control_rate_hz", "schedule"]]]);
   });
 });
+
+describe("LocalGraph names, misspelled parameters and shutdown", () => {
+  const schema = z.object({
+    max_decode_steps: z.number().int().default(256),
+    model_dir: z.string().default(""),
+  });
+
+  it("warns about each parameter of the node's own sections it does not declare, naming the closest, not about shared sections or ROS's own", () => {
+    const logs: Array<[LogLevel, string, string]> = [];
+    const params = parseParamsFile(
+      "/**:\n  ros__parameters:\n    use_sim_time: false\n    control_rate_hz: 30.0\n/**/policy:\n  ros__parameters:\n    max_decod_steps: 10\n    model_dir: ''\n    qos_overrides./x.publisher.depth: 2\n",
+      "pipeline.yaml",
+    );
+    const bus = new LocalBus({ clock: 0n, params, logSink: (level, node, message) => void logs.push([level, node, message]) });
+    expect(bus.createGraph("policy", { namespace: "/so100", parameters: { model_dri: "/m" } }).declareParameters(schema).max_decode_steps).toBe(256);
+    expect(logs).toEqual([
+      ["warn", "/so100/policy", "parameter 'max_decod_steps' is not declared by node '/so100/policy' and is ignored; did you mean 'max_decode_steps'?"],
+      ["warn", "/so100/policy", "parameter 'model_dri' is not declared by node '/so100/policy' and is ignored; did you mean 'model_dir'?"],
+    ]);
+  });
+
+  it("takes a relative namespace as launch does and refuses one ROS would not take, naming it", () => {
+    const bus = new LocalBus({ clock: 0n });
+    const graph = bus.createGraph("policy", { namespace: "so100" });
+    expect([graph.namespace, graph.resolveTopic("observation")]).toEqual(["/so100", "/so100/observation"]);
+    expect(bus.createGraph("policy", { namespace: "/arm/left/" }).namespace).toBe("/arm/left");
+    expect(() => bus.createGraph("policy", { namespace: "so 100" })).toThrow(/namespace 'so 100' is not a valid ROS namespace/);
+    expect(() => bus.createGraph("policy", { namespace: "/9arm" })).toThrow(/namespace '\/9arm' is not a valid ROS namespace/);
+    expect(() => bus.createGraph("2policy")).toThrow(/node name '2policy' is not a valid ROS node name/);
+  });
+
+  it("stays harmless once the node is destroyed or the bus closed: publishes dropped, new entities inert", async () => {
+    const bus = new LocalBus({ clock: 0n });
+    const node = bus.createGraph("node");
+    const listener = bus.createGraph("listener");
+    const received: string[] = [];
+    listener.createSubscription("std_msgs/msg/String", "/x", "reliable", (m) => void received.push(m.data));
+    const publisher = node.createPublisher("std_msgs/msg/String", "/x", "reliable");
+    node.destroy();
+    publisher.publish(text("after destroy"));
+    node.createPublisher("std_msgs/msg/String", "/x", "reliable").publish(text("new after destroy"));
+    let ticks = 0;
+    node.createTimer(MS, () => void (ticks += 1));
+    await bus.advanceBy(10n * MS);
+    expect([received, ticks]).toEqual([[], 0]);
+
+    const late = bus.createGraph("late");
+    const latePublisher = late.createPublisher("std_msgs/msg/String", "/x", "reliable");
+    bus.close();
+    expect(() => latePublisher.publish(text("after close"))).not.toThrow();
+    expect(() => late.createSubscription("std_msgs/msg/String", "/x", "reliable", () => {}).destroy()).not.toThrow();
+    expect(() => late.createTimer(MS, () => {}).cancel()).not.toThrow();
+    expect(received).toEqual([]);
+  });
+});

@@ -80,10 +80,62 @@ describe("RosGraph on the rclnodejs 2.x API", () => {
       ["joint_names", 9, ["shoulder_pan"], true],
     ]);
     const descriptors = Object.fromEntries(declared.map((d) => [d.parameter.name, d.descriptor]));
-    expect(descriptors.control_rate_hz).toEqual(new FakeDescriptor("control_rate_hz", 3, "Control loop rate, Hz", false, new FakeRange("float", 0, 1000, 0)));
+    expect({ ...descriptors.control_rate_hz, toMessage: undefined }).toEqual({ ...new FakeDescriptor("control_rate_hz", 3, "Control loop rate, Hz", false, new FakeRange("float", 0, 1000, 0)), toMessage: undefined });
     expect(descriptors.n_steps_warmup!.range).toEqual(new FakeRange("integer", 0n, BigInt(Number.MAX_SAFE_INTEGER), 1n));
     expect(descriptors.schedule!.description).toBe("Blend schedule (one of: constant, linear)");
     expect(descriptors.joint_names!.range).toBeUndefined();
+  });
+
+  it("puts the ranges into the describe_parameters message, which rclnodejs 2.2.0's toMessage() leaves out", async () => {
+    const graph = await createRosGraph(FakeRclnodejs.api(), { nodeName: "chunk_blender", argv: ["node", "x"], readFile });
+    graph.declareParameters(schema);
+    const messages = Object.fromEntries(FakeRclnodejs.nodes[0]!.recorded.declared.map((d) => [d.parameter.name, d.descriptor.toMessage() as Record<string, unknown>]));
+    expect(messages.control_rate_hz).toMatchObject({ name: "control_rate_hz", description: "Control loop rate, Hz", floating_point_range: [{ from_value: 0, to_value: 1000, step: 0 }], integer_range: [] });
+    expect(messages.n_steps_warmup).toMatchObject({ integer_range: [{ from_value: 0n, to_value: BigInt(Number.MAX_SAFE_INTEGER), step: 1n }], floating_point_range: [] });
+    expect(messages.schedule).not.toHaveProperty("integer_range");
+    expect(messages.schedule).not.toHaveProperty("floating_point_range");
+  });
+
+  it("applies use_sim_time as the params files resolve it, false over a shared true included", async () => {
+    files["/tmp/sim_true"] = "/**:\n  ros__parameters:\n    use_sim_time: true\n";
+    files["/tmp/launch_false"] = "/arm2/policy:\n  ros__parameters:\n    use_sim_time: false\n";
+    await createRosGraph(FakeRclnodejs.api(), { nodeName: "policy", argv: argv("-r", "__ns:=/arm2", "--params-file", "/tmp/sim_true", "--params-file", "/tmp/launch_false"), readFile });
+    expect(FakeRclnodejs.nodes[0]!.recorded.setParameters.map((p) => [p.name, p.value])).toEqual([["use_sim_time", false]]);
+    files["/tmp/sim_bad"] = "/**:\n  ros__parameters:\n    use_sim_time: 'yes please'\n";
+    await expect(createRosGraph(FakeRclnodejs.api(), { nodeName: "policy", argv: argv("--params-file", "/tmp/sim_bad"), readFile })).rejects.toThrow(/'use_sim_time' of node '\/policy' = "yes please": expected true or false/);
+  });
+
+  it("warns about a parameter the node does not declare, naming the closest one, but not about shared or ROS's own", async () => {
+    files["/tmp/typo"] = "/**:\n  ros__parameters:\n    use_sim_time: false\n    joint_limits: [1.0]\n/**/chunk_blender:\n  ros__parameters:\n    control_rate: 50.0\n    qos_overrides./joint_command.publisher.depth: 3\n";
+    const graph = await createRosGraph(FakeRclnodejs.api(), { nodeName: "chunk_blender", argv: argv("--params-file", "/tmp/typo", "-p", "n_step_warmup:=4"), readFile });
+    graph.declareParameters(schema);
+    const warnings = FakeRclnodejs.nodes[0]!.recorded.logs.filter(([level]) => level === "warn").map(([, message]) => message);
+    expect(warnings).toEqual([
+      "parameter 'control_rate' is not declared by node '/chunk_blender' and is ignored; did you mean 'control_rate_hz'?",
+      "parameter 'n_step_warmup' is not declared by node '/chunk_blender' and is ignored; did you mean 'n_steps_warmup'?",
+    ]);
+  });
+
+  it("takes a relative namespace as launch does and refuses one ROS would not take", async () => {
+    const graph = await createRosGraph(FakeRclnodejs.api(), { nodeName: "policy", argv: argv("-r", "__ns:=so100"), readFile });
+    expect([graph.namespace, FakeRclnodejs.nodes[0]!.namespace(), graph.resolveTopic("observation")]).toEqual(["/so100", "/so100", "/so100/observation"]);
+    await expect(createRosGraph(FakeRclnodejs.api(), { nodeName: "policy", argv: argv("-r", "__ns:=/so 100"), readFile })).rejects.toThrow(/namespace '\/so 100' is not a valid ROS namespace/);
+  });
+
+  it("stays harmless once rcl shut down under it: publishes dropped, entities inert, the clock's last reading", async () => {
+    const rcl = FakeRclnodejs.api();
+    const graph = await createRosGraph(rcl, { nodeName: "policy", argv: ["node", "x"], readFile });
+    const publisher = graph.createPublisher("std_msgs/msg/String", "status", "reliable");
+    const before = graph.nowNs();
+    rcl.shutdown();
+    expect(() => publisher.publish({ data: "late" })).not.toThrow();
+    expect(graph.nowNs()).toBe(before);
+    expect(() => graph.createSubscription("std_msgs/msg/String", "in", "reliable", () => {}).destroy()).not.toThrow();
+    expect(() => graph.createTimer(1_000_000n, () => {}).cancel()).not.toThrow();
+    expect(() => graph.createPublisher("std_msgs/msg/String", "later", "reliable").publish({ data: "x" })).not.toThrow();
+    expect(() => graph.declareParameters(schema)).not.toThrow();
+    expect(() => graph.destroy()).not.toThrow();
+    expect(FakeRclnodejs.nodes[0]!.recorded.publishers[0]!.published).toEqual([]);
   });
 
   it("refuses a params-file value the schema rejects, naming node and parameter", async () => {
