@@ -67,6 +67,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     command: "demo",
     describe: "Run the whole pipeline in real time on a sample recording and a tiny model, the arm simulated (what npm start runs)",
+    runsUntilStopped: true,
     load: async () => (await import("./demo-command.js")).demoCommand,
   },
   {

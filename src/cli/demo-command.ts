@@ -8,7 +8,8 @@ import { InputError } from "../errors.js";
 import { runDemo, type DemoTransport } from "../demo/demo.js";
 import { demoReport } from "../demo/report.js";
 import { summaryLines } from "../demo/summary.js";
-import { readParamsFile, shutdownSignal } from "../nodes/host.js";
+import { readParamsFile } from "../nodes/host.js";
+import { shutdownRequested } from "../nodes/shutdown-signals.js";
 import { StagedOutput } from "../output-dir.js";
 import { numberOption, SEED } from "./options.js";
 
@@ -34,7 +35,7 @@ export const demoCommand: CommandBody<object, DemoArgs> = {
     const durationS = args["duration-s"];
     if (args.report.trim() === "") throw new InputError("--report: empty; expected a file path for the HTML report");
     const extraParams = args.params !== undefined ? readParamsFile(args.params) : [];
-    const stopRequested = shutdownSignal();
+    const stopRequested = shutdownRequested();
     const log = (line: string) => process.stderr.write(`pi0fast: ${line}\n`);
     const result = await runDemo({
       durationS,

@@ -85,13 +85,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult | undefi
       ...(options.extraParams ?? []),
     ];
     options.log(`starting ${DEMO_NODES.join(", ")} in ${DEMO_NAMESPACE} (simulated arm ${transport === "pty" ? `on the pty ${pty!.clientEnd}` : "in memory"}); Ctrl-C stops`);
-    const starting = startLocal(DEMO_NODES, { params, namespace: DEMO_NAMESPACE, logLevel: "warn" });
-    const run = await Promise.race([starting, options.stopRequested.then(() => undefined)]);
-    if (run === undefined) {
-      // stopped while the nodes start: they are stopped as soon as they are up
-      await starting.then((late) => late.stop()).catch(() => undefined);
-      return undefined;
-    }
+    const run = await startLocal(DEMO_NODES, { params, namespace: DEMO_NAMESPACE, logLevel: "warn", stopRequested: options.stopRequested });
+    if (run === undefined) return undefined;
     try {
       return await drive(options, run.bus, assets.bagDir, cameraTopics, {
         transport,
