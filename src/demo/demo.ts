@@ -16,7 +16,7 @@ import { nsFromTime, type SensorMsgsJointState } from "../msgs/messages.js";
 import { startLocal } from "../nodes/host.js";
 import { readManifest } from "../policy/manifest.js";
 import type { LocalBus } from "../ros/local-graph.js";
-import type { ParamsFileEntry } from "../ros/parameters.js";
+import { resolveOverrides, type ParamsFileEntry } from "../ros/parameters.js";
 import { SO100_JOINTS } from "../so100/calibration.js";
 import { SIM_CALIBRATION, SimulatedArm } from "../so100/sim-arm.js";
 import { serveSimulatedArm, type ServedArm } from "../so100/sim-serial.js";
@@ -85,10 +85,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult | undefi
       ...(options.extraParams ?? []),
     ];
     options.log(`starting ${DEMO_NODES.join(", ")} in ${DEMO_NAMESPACE} (simulated arm ${transport === "pty" ? `on the pty ${pty!.clientEnd}` : "in memory"}); Ctrl-C stops`);
+    // the monitor's nominal period is the blender's, whatever --params made it
+    const controlRateHz = Number(resolveOverrides(params, `${DEMO_NAMESPACE}/chunk_blender`).control_rate_hz ?? CONTROL_RATE_HZ);
     const run = await startLocal(DEMO_NODES, { params, namespace: DEMO_NAMESPACE, logLevel: "warn", stopRequested: options.stopRequested });
     if (run === undefined) return undefined;
     try {
-      return await drive(options, run.bus, assets.bagDir, cameraTopics, {
+      return await drive(options, run.bus, assets.bagDir, cameraTopics, controlRateHz, {
         transport,
         assetsGenerated: assets.generated,
         modelName: manifest.name,
@@ -108,10 +110,11 @@ async function drive(
   bus: LocalBus,
   bagDir: string,
   cameraTopics: string[],
+  controlRateHz: number,
   context: Omit<DemoResult, "summary" | "stoppedBy">,
 ): Promise<DemoResult> {
   const startNs = bus.clock.nowNs();
-  const monitor = new DemoMonitor(SO100_JOINTS, BigInt(Math.round(1e9 / CONTROL_RATE_HZ)), startNs);
+  const monitor = new DemoMonitor(SO100_JOINTS, BigInt(Math.round(1e9 / controlRateHz)), startNs);
   const recorder = bus.createGraph("demo_monitor", { namespace: DEMO_NAMESPACE });
   const positions = (message: SensorMsgsJointState) => Float64Array.from(SO100_JOINTS, (joint) => message.position[message.name.indexOf(joint)] ?? Number.NaN);
   // Best-effort subscriptions hear reliable and best-effort publishers alike.
