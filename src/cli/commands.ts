@@ -65,6 +65,17 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./bag-commands.js")).convertCommand,
   },
   {
+    command: "demo",
+    describe: "Run the whole pipeline in real time on a sample recording and a tiny model, the arm simulated (what npm start runs)",
+    runsUntilStopped: true,
+    load: async () => (await import("./demo-command.js")).demoCommand,
+  },
+  {
+    command: "eval",
+    describe: "Replay a bag through the nodes on a simulated clock and compare the commands with its recorded action (metrics.json, report.html)",
+    load: async () => (await import("./eval-command.js")).evalCommand,
+  },
+  {
     command: "train-tokenizer",
     describe: "Train a FAST action tokenizer on a LeRobot v3.0 dataset (the options of lerobot-train-tokenizer)",
     load: async () => (await import("./fast-commands.js")).trainTokenizerCommand,

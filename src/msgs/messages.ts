@@ -83,6 +83,11 @@ function normalizeWithFields(type: string, fields: readonly MessageField[], mess
       if (typed === undefined) result[field.name] = toArray(value, field.name);
       else {
         const constructor = (globalThis as unknown as Record<string, TypedArrayConstructor>)[typed]!;
+        // Already the promised typed array (CDR readers deliver them): kept as is, an image is not copied per byte.
+        if (value instanceof (constructor as unknown as new () => unknown)) {
+          result[field.name] = value;
+          continue;
+        }
         const array = toArray(value, field.name);
         const bigints = field.type === "int64" || field.type === "uint64";
         result[field.name] = constructor.from(bigints ? array.map((v) => BigInt(v as number | bigint)) : array);

@@ -11,6 +11,7 @@ import path from "node:path";
 import { InputError } from "../errors.js";
 import { writeFastArtifact } from "../fast/artifact.js";
 import { trainFastTokenizer } from "../fast/train.js";
+import type { FastTokenizer } from "../fast/tokenizer.js";
 import { GraphBuilder, type Dim, type ElementType, type ExternalData } from "./onnx-builder.js";
 import { MANIFEST_FILE, MODEL_FILES, type Manifest } from "./manifest.js";
 
@@ -67,6 +68,12 @@ export interface MakeTestModelOptions {
   /** Chunk shape the FAST tokenizer is trained for (SO-100: 6 joints). */
   horizon?: number;
   actionNames?: string[];
+  /** A FAST tokenizer trained for `horizon` × the action names (e.g. on a dataset) instead of synthetic chunks. */
+  fastTokenizer?: FastTokenizer;
+  /** State and action normalization (a dataset's stats, in degrees / 0..100); default quantiles ±90, gripper 0..100. */
+  normalization?: { state: Manifest["state"]["normalization"]; actions: Manifest["actions"]["normalization"] };
+  /** Time between chunk steps (default 1/30 s: a 30 fps dataset). */
+  dtS?: number;
 }
 
 const SO100_NAMES = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"];
@@ -95,13 +102,14 @@ export async function makeTestModel(options: MakeTestModelOptions): Promise<Mani
   }
   mkdirSync(out, { recursive: true });
 
-  // FAST tokenizer trained on smooth synthetic chunks in normalized units.
-  const rng = new Random(seed);
-  const chunks: Float64Array[] = [];
-  for (let c = 0; c < 400; c++) chunks.push(smoothChunk(rng, horizon, dims));
-  const trained = trainFastTokenizer(chunks, { horizon, dims, vocabSize: preset.fastVocabSize });
-  await writeFastArtifact(path.join(out, "fast"), trained.tokenizer, undefined);
-  const fastVocab = trained.tokenizer.vocabSize();
+  // FAST tokenizer given, or trained on smooth synthetic chunks in normalized units.
+  const fast = options.fastTokenizer ?? syntheticFastTokenizer(seed, horizon, dims, preset.fastVocabSize);
+  const { actionDim, timeHorizon } = fast.config;
+  if ((actionDim !== null && actionDim !== dims) || (timeHorizon !== null && timeHorizon !== horizon)) {
+    throw new InputError(`the FAST tokenizer is for ${timeHorizon ?? "any"}×${actionDim ?? "any"} chunks; the model's are ${horizon}×${dims}`);
+  }
+  await writeFastArtifact(path.join(out, "fast"), fast, undefined);
+  const fastVocab = fast.vocabSize();
 
   const vocabSize = preset.vocabSize ?? TEXT_VOCAB + fastVocab + SKIPPED_TAIL;
   const lastVocabId = vocabSize - 1 - SKIPPED_TAIL;
@@ -146,13 +154,20 @@ export async function makeTestModel(options: MakeTestModelOptions): Promise<Mani
     action_tokens: { last_vocab_id: lastVocabId },
     logit_token_ids: logitTokenIds,
     prompt: { layout: "openpi", task_cleaning: "openpi", state_bins: 256 },
-    state: { names: actionNames, normalization: { mode: "QUANTILES", stats: jointStats } },
-    actions: { names: actionNames, units: actionNames.map(() => "degrees" as const), horizon, dt_s: 1 / 30, normalization: { mode: "QUANTILES", stats: jointStats } },
+    state: { names: actionNames, normalization: options.normalization?.state ?? { mode: "QUANTILES", stats: jointStats } },
+    actions: { names: actionNames, units: actionNames.map(() => "degrees" as const), horizon, dt_s: options.dtS ?? 1 / 30, normalization: options.normalization?.actions ?? { mode: "QUANTILES", stats: jointStats } },
     fast_tokenizer: "fast",
     text_tokenizer: "tokenizer.json",
   };
   writeFileSync(path.join(out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
+}
+
+function syntheticFastTokenizer(seed: number, horizon: number, dims: number, vocabSize: number): FastTokenizer {
+  const rng = new Random(seed);
+  const chunks: Float64Array[] = [];
+  for (let c = 0; c < 400; c++) chunks.push(smoothChunk(rng, horizon, dims));
+  return trainFastTokenizer(chunks, { horizon, dims, vocabSize }).tokenizer;
 }
 
 /** A smooth trajectory per joint in [-1, 1]: offset, drift and one slow oscillation. */

@@ -126,6 +126,15 @@ describe("normalizeMessage", () => {
     expect(observation.camera_names).toEqual([]);
   });
 
+  it("keeps a typed array that already has the promised type (an image is not copied) and converts one that has not", () => {
+    const data = new Uint8Array(640 * 480 * 3).fill(7);
+    const image = normalizeMessage("sensor_msgs/msg/Image", { header: {}, height: 480, width: 640, encoding: "rgb8", is_bigendian: 0, step: 1920, data });
+    expect(image.data).toBe(data);
+    const state = normalizeMessage("sensor_msgs/msg/JointState", { header: {}, name: ["a"], position: new Float32Array([0.5]), velocity: [], effort: [] });
+    expect(state.position).toBeInstanceOf(Float64Array);
+    expect(Array.from(state.position)).toEqual([0.5]);
+  });
+
   it("names the field that is not an array", () => {
     expect(() => normalizeMessage("sensor_msgs/msg/JointState", { header: {}, name: "shoulder_pan" })).toThrow(/field 'name' must be an array/);
   });
