@@ -178,12 +178,12 @@ export function padGeometry(width: number, height: number, targetWidth: number, 
 export async function resizeWithPad(image: RgbImage, width: number, height: number): Promise<RgbImage> {
   if (image.width === width && image.height === height) return image;
   const g = padGeometry(image.width, image.height, width, height);
-  const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(g.width, g.height, { fit: "fill", kernel: "linear" })
-    .extend({ top: g.top, bottom: height - g.height - g.top, left: g.left, right: width - g.width - g.left, background: { r: 0, g: 0, b: 0 } })
-    .raw()
-    .toBuffer();
-  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  const resized = await resizeRgb(image, g.width, g.height);
+  // The padding is a row copy into a zeroed buffer: a second sharp operation (extend) costs more than the resize.
+  const data = new Uint8Array(width * height * 3);
+  const rowBytes = g.width * 3;
+  for (let y = 0; y < g.height; y++) data.set(resized.data.subarray(y * rowBytes, (y + 1) * rowBytes), ((g.top + y) * width + g.left) * 3);
+  return { width, height, data };
 }
 
 /** Packed rgb8 at the model's square input size, by `mode`. */
