@@ -98,8 +98,12 @@ interface TimerEntry {
   callback: () => void | Promise<void>;
   cancelled: boolean;
   handle?: NodeJS.Timeout;
+  immediate?: NodeJS.Immediate;
   order: number;
 }
+
+/** How long before a real-clock timer's due time setTimeout wakes it (then event-loop turns up to the time). */
+const PRECISE_WAKE_MS = 1;
 
 export class LocalBus {
   readonly clock: Clock;
@@ -262,21 +266,30 @@ export class LocalBus {
   }
 
   private armRealTimer(entry: TimerEntry): void {
-    // Schedule against absolute due times so the period does not drift with callback duration.
-    const delayMs = Math.max(0, Number(entry.nextNs - this.clock.nowNs()) / 1e6);
-    entry.handle = setTimeout(() => {
-      if (entry.cancelled) return;
-      entry.nextNs += entry.periodNs;
-      const now = this.clock.nowNs();
-      if (entry.nextNs <= now) entry.nextNs = now + entry.periodNs; // fell behind: skip missed ticks
-      this.armRealTimer(entry);
-      void this.invoke(entry.callback, "timer");
-    }, delayMs);
+    // Schedule against absolute due times so the period does not drift with callback duration. setTimeout
+    // counts whole milliseconds and fires up to one early or late: wake a little before the due time and
+    // finish on event-loop turns (which still serve I/O), so a tick is neither early nor a millisecond late.
+    const delayMs = Number(entry.nextNs - this.clock.nowNs()) / 1e6 - PRECISE_WAKE_MS;
+    entry.handle = setTimeout(() => this.fireWhenDue(entry), Math.max(0, delayMs));
+  }
+
+  private fireWhenDue(entry: TimerEntry): void {
+    if (entry.cancelled) return;
+    const now = this.clock.nowNs();
+    if (now < entry.nextNs) {
+      entry.immediate = setImmediate(() => this.fireWhenDue(entry));
+      return;
+    }
+    entry.nextNs += entry.periodNs;
+    if (entry.nextNs <= now) entry.nextNs = now + entry.periodNs; // fell behind: skip missed ticks
+    this.armRealTimer(entry);
+    void this.invoke(entry.callback, "timer");
   }
 
   cancelTimer(entry: TimerEntry): void {
     entry.cancelled = true;
     if (entry.handle !== undefined) clearTimeout(entry.handle);
+    if (entry.immediate !== undefined) clearImmediate(entry.immediate);
     this.timers.delete(entry);
   }
 

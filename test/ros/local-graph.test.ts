@@ -185,6 +185,27 @@ describe("LocalGraph real clock", () => {
     expect(received).toEqual(["beat 1", "beat 2", "beat 3"]);
     expect(graph.nowNs()).toBeGreaterThan(1_600_000_000n * 1_000_000_000n);
   });
+
+  it("never fires a timer before its due time (setTimeout alone counts whole milliseconds and can wake early)", async () => {
+    const bus = new LocalBus();
+    const graph = bus.createGraph("realtime");
+    const periodNs = 10n * MS;
+    const firedNs: bigint[] = [];
+    const startNs = graph.nowNs();
+    await new Promise<void>((resolve) => {
+      graph.createTimer(periodNs, () => {
+        firedNs.push(graph.nowNs());
+        if (firedNs.length === 40) resolve();
+      });
+    });
+    bus.close();
+    // Ticks are due at start + k·period (a late tick is skipped, never shifted earlier).
+    let dueNs = startNs + periodNs;
+    for (const atNs of firedNs) {
+      expect(atNs >= dueNs, `fired ${Number(dueNs - atNs) / 1e6} ms before it was due`).toBe(true);
+      dueNs += periodNs * (1n + (atNs - dueNs) / periodNs);
+    }
+  });
 });
 
 describe("LocalGraph parameters", () => {
