@@ -97,12 +97,13 @@ interface TimerEntry {
   nextNs: bigint;
   callback: () => void | Promise<void>;
   cancelled: boolean;
+  handle?: NodeJS.Timeout;
+  immediate?: NodeJS.Immediate;
   order: number;
 }
 
-/** How long before a real-clock timer's due time setTimeout wakes it (then a precise sleep up to the time). */
+/** How long before a real-clock timer's due time setTimeout wakes it (then event-loop turns up to the time). */
 const PRECISE_WAKE_MS = 1;
-const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 
 export class LocalBus {
   readonly clock: Clock;
@@ -112,7 +113,6 @@ export class LocalBus {
   private readonly graphs = new Set<LocalGraph>();
   private drainScheduled = false;
   private timerOrder = 0;
-  private wakeHandle: NodeJS.Timeout | undefined;
   private readonly logLevel: LogLevel;
   readonly logSink: LogSink;
   private readonly params: readonly ParamsFileEntry[];
@@ -258,49 +258,39 @@ export class LocalBus {
 
   addTimer(periodNs: bigint, callback: () => void | Promise<void>): TimerEntry {
     if (periodNs <= 0n) throw new InputError(`timer period must be positive, got ${periodNs} ns`);
-    const entry: TimerEntry = { periodNs, nextNs: this.clock.nowNs() + periodNs, callback, cancelled: false, order: this.timerOrder++ };
+    const entry: TimerEntry = { periodNs, nextNs: this.clock.nowNs() + periodNs, callback, cancelled: this.isClosed, order: this.timerOrder++ };
+    if (this.isClosed) return entry;
     this.timers.add(entry);
-    if (!this.clock.simulated) this.scheduleWake();
+    if (!this.clock.simulated) this.armRealTimer(entry);
     return entry;
   }
 
-  /**
-   * Real clock: one wake-up for all timers, at the earliest due time. setTimeout counts whole milliseconds and
-   * fires up to one early or late, so it wakes PRECISE_WAKE_MS before and the rest is slept precisely: a tick is
-   * neither early nor a millisecond late, and sleeping for the earliest timer never makes another one late.
-   */
-  private scheduleWake(): void {
-    if (this.wakeHandle !== undefined) clearTimeout(this.wakeHandle);
-    this.wakeHandle = undefined;
-    let earliestNs: bigint | undefined;
-    for (const entry of this.timers) if (earliestNs === undefined || entry.nextNs < earliestNs) earliestNs = entry.nextNs;
-    if (earliestNs === undefined) return;
-    const delayMs = Number(earliestNs - this.clock.nowNs()) / 1e6 - PRECISE_WAKE_MS;
-    this.wakeHandle = setTimeout(() => this.fireDueTimers(earliestNs), Math.max(0, delayMs));
+  private armRealTimer(entry: TimerEntry): void {
+    // Schedule against absolute due times so the period does not drift with callback duration. setTimeout
+    // counts whole milliseconds and fires up to one early or late: wake a little before the due time and
+    // finish on event-loop turns (which still serve I/O), so a tick is neither early nor a millisecond late.
+    const delayMs = Number(entry.nextNs - this.clock.nowNs()) / 1e6 - PRECISE_WAKE_MS;
+    entry.handle = setTimeout(() => this.fireWhenDue(entry), Math.max(0, delayMs));
   }
 
-  private fireDueTimers(earliestNs: bigint): void {
-    this.wakeHandle = undefined;
-    let now = this.clock.nowNs();
-    // Less than PRECISE_WAKE_MS to go: sleep it off without spinning (the event loop waits that long).
-    if (now < earliestNs) Atomics.wait(SLEEP_CELL, 0, 0, Number(earliestNs - now) / 1e6);
-    now = this.clock.nowNs();
-    const due = [...this.timers].filter((entry) => entry.nextNs <= now).sort((x, y) => (x.nextNs < y.nextNs ? -1 : x.nextNs > y.nextNs ? 1 : x.order - y.order));
-    for (const entry of due) {
-      entry.nextNs += entry.periodNs;
-      if (entry.nextNs <= now) entry.nextNs = now + entry.periodNs; // fell behind: skip missed ticks
+  private fireWhenDue(entry: TimerEntry): void {
+    if (entry.cancelled) return;
+    const now = this.clock.nowNs();
+    if (now < entry.nextNs) {
+      entry.immediate = setImmediate(() => this.fireWhenDue(entry));
+      return;
     }
-    this.scheduleWake();
-    for (const entry of due) if (!entry.cancelled) void this.invoke(entry.callback, "timer");
+    entry.nextNs += entry.periodNs;
+    if (entry.nextNs <= now) entry.nextNs = now + entry.periodNs; // fell behind: skip missed ticks
+    this.armRealTimer(entry);
+    void this.invoke(entry.callback, "timer");
   }
 
   cancelTimer(entry: TimerEntry): void {
     entry.cancelled = true;
+    if (entry.handle !== undefined) clearTimeout(entry.handle);
+    if (entry.immediate !== undefined) clearImmediate(entry.immediate);
     this.timers.delete(entry);
-    if (!this.clock.simulated && this.timers.size === 0 && this.wakeHandle !== undefined) {
-      clearTimeout(this.wakeHandle);
-      this.wakeHandle = undefined;
-    }
   }
 
   private get simulatedClock(): SimulatedClock {
