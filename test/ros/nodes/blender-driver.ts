@@ -4,26 +4,19 @@
  * it received, from a known start position), records replan_request, action_chunk and joint_command, and
  * once the blender has executed a few chunks prints what it saw as JSON and exits.
  */
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { makeHeader, nsFromTime } from "../../../src/msgs/messages.js";
 import { createRosGraph, loadRclnodejs } from "../../../src/ros/ros-graph.js";
+import { greyObservationsForModel } from "./grey-observation.js";
 import { SO100_JOINTS } from "../../../src/so100/calibration.js";
 
 const START_POSITION_RAD = [0.1, -0.2, 0.3, -0.1, 0.2, 0.05];
 
-const modelDir = process.env.MODEL_DIR;
-if (modelDir === undefined) throw new Error("MODEL_DIR is not set");
-const manifest = JSON.parse(readFileSync(path.join(modelDir, "pi0fast.json"), "utf8")) as {
-  vision: { image_size: number; cameras: string[] };
-  state: { names: string[] };
-};
+const observationAt = greyObservationsForModel();
 
 const rclnodejs = await loadRclnodejs();
 const graph = await createRosGraph(rclnodejs, { nodeName: "arm_driver", argv: process.argv });
 const observations = graph.createPublisher("pi0fast_ros/msg/Observation", "observation", "reliable");
 const jointStates = graph.createPublisher("sensor_msgs/msg/JointState", "joint_states", "reliable");
-const size = manifest.vision.image_size;
 const sentStamps: string[] = [];
 const requests: Array<{ id: number; atNs: string }> = [];
 const chunks: Array<{ id: number; stampNs: string; atNs: string; names: string[]; horizon: number }> = [];
@@ -54,16 +47,7 @@ graph.createTimer(20_000_000n, () => {
 graph.createTimer(50_000_000n, () => {
   const stampNs = graph.nowNs();
   sentStamps.push(stampNs.toString());
-  observations.publish({
-    header: makeHeader(stampNs, "base_link"),
-    camera_names: manifest.vision.cameras,
-    images: manifest.vision.cameras.map(() => ({ header: makeHeader(stampNs), height: size, width: size, encoding: "rgb8", is_bigendian: 0, step: size * 3, data: new Uint8Array(size * size * 3).fill(90) })),
-    image_stamps: manifest.vision.cameras.map(() => makeHeader(stampNs).stamp),
-    state: new Float64Array(manifest.state.names.length),
-    state_names: manifest.state.names,
-    state_stamp: makeHeader(stampNs).stamp,
-    instruction: "pick up the red cube",
-  });
+  observations.publish(observationAt(stampNs));
 });
 graph.spin();
 setTimeout(() => {
